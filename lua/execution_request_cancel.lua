@@ -1,0 +1,17 @@
+-- Request the cancellation of an open workflow execution (RequestCancelWorkflowExecution).
+-- The request is advisory: the decider sees it and decides what to do.
+-- ARGV[1] map: workflowId, runId?
+-- Result: 'OK'. Events: WorkflowExecutionCancelRequested, then DecisionTaskScheduled unless a
+--   decision task is open. Faults: UnknownResourceFault (no such open run).
+--@include common
+--@include execution
+
+local run, err = open_run_for(A.workflowId, A.runId)
+if not run then return err end
+
+local now = now_ms()
+append_event(run, 'WorkflowExecutionCancelRequested', {}, now)
+set_fields(run, 'cancelRequested', '1')
+schedule_decision(run, now)
+flush_wakes()
+return cmsgpack.pack('OK')

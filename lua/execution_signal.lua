@@ -1,0 +1,15 @@
+-- Signal an open workflow execution (SignalWorkflowExecution).
+-- ARGV[1] map: workflowId, runId?, signalName, input?
+-- Result: 'OK'. Events: WorkflowExecutionSignaled, then DecisionTaskScheduled unless a
+--   decision task is open. Faults: UnknownResourceFault (no such open run).
+--@include common
+--@include execution
+
+local run, err = open_run_for(A.workflowId, A.runId)
+if not run then return err end
+
+local now = now_ms()
+append_event(run, 'WorkflowExecutionSignaled', {signalName = A.signalName, input = A.input}, now)
+schedule_decision(run, now)
+flush_wakes()
+return cmsgpack.pack('OK')

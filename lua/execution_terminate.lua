@@ -1,0 +1,18 @@
+-- Terminate an open workflow execution at once (TerminateWorkflowExecution).
+-- ARGV[1] map: workflowId, runId?, reason?, details?, childPolicy?, dayMs (length of a
+--   retention day in ms).
+-- Result: 'OK'. Events: WorkflowExecutionTerminated (cause OPERATOR_INITIATED).
+-- Faults: UnknownResourceFault (no such open run).
+--@include common
+--@include execution
+
+local run, err = open_run_for(A.workflowId, A.runId)
+if not run then return err end
+
+local now = now_ms()
+append_event(run, 'WorkflowExecutionTerminated', {
+  childPolicy = A.childPolicy or run.childPolicy, reason = A.reason, details = A.details,
+  cause = 'OPERATOR_INITIATED',
+}, now)
+close_run(run, 'TERMINATED', now, A.dayMs)
+return cmsgpack.pack('OK')

@@ -1,0 +1,96 @@
+-- Helpers inlined at the top of every script (see redswf/scripts.py).
+--
+-- Conventions of every script:
+--   KEYS[1]  the domain's key prefix `swf:{<region>/<escaped domain>}`. Every other key the
+--            script touches is built from it and carries the same hash tag, so all of them
+--            lie in the slot of KEYS[1] (Redis Cluster accepts that for scripts without a
+--            shebang).
+--   ARGV[1]  a msgpack map with the script's arguments (`A` below).
+--   Result   a msgpack value, or an error reply `<SWF fault name>: <message>`. Every fault is
+--            raised before the first write, so a fault never leaves a transition half done.
+--   Clock    Redis TIME, in integer milliseconds.
+
+local P = KEYS[1]
+local A = cmsgpack.unpack(ARGV[1])
+
+local K_DOMAIN = P .. ':domain'
+local K_OPEN = P .. ':open'
+local K_SEQ = P .. ':seq'
+local K_TIMEOUTS = P .. ':timeouts'
+local K_WAKE = P .. ':wake'
+local K_VIS_OPEN = P .. ':vis:open'
+local K_VIS_CLOSED_START = P .. ':vis:closed:start'
+local K_VIS_CLOSED_CLOSE = P .. ':vis:closed:close'
+
+local MAX_OPEN_RUNS = 100000
+local MAX_OPEN_ACTIVITIES = 1000
+local MAX_EVENTS = 25000
+
+local function k_type(kind, name, version) return P .. ':' .. kind .. 'type:' .. name .. ':' .. version end
+local function k_types(kind) return P .. ':' .. kind .. 'types' end
+local function k_run(run_id) return P .. ':run:' .. run_id end
+local function k_hist(run_id) return P .. ':hist:' .. run_id end
+local function k_act(run_id, sched) return P .. ':act:' .. run_id .. ':' .. sched end
+local function k_actids(run_id) return P .. ':actids:' .. run_id end
+local function k_atl(task_list) return P .. ':atl:' .. task_list end
+local function k_dtl(task_list) return P .. ':dtl:' .. task_list end
+
+local function fault(name, message)
+  return redis.error_reply(name .. ': ' .. message)
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Epoch seconds with milliseconds, as SWF prints timestamps: "1733353393.123".
+local function ts_text(ms)
+  return string.format('%d.%03d', math.floor(ms / 1000), ms % 1000)
+end
+
+local function hgetall(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function is_none(duration) return duration == nil or duration == '' or duration == 'NONE' end
+
+-- A due item in the timeouts sorted set: score = due time in ms, member = `<kind>|<run>|<id>`.
+-- The timer service reads this set; every firing re-checks the state it names.
+local function due_add(kind, run_id, id, due_ms)
+  redis.call('ZADD', K_TIMEOUTS, due_ms, kind .. '|' .. run_id .. '|' .. id)
+end
+local function due_add_seconds(kind, run_id, id, from_ms, duration)
+  if not is_none(duration) then due_add(kind, run_id, id, from_ms + tonumber(duration) * 1000) end
+end
+local function due_remove(kind, run_id, id)
+  redis.call('ZREM', K_TIMEOUTS, kind .. '|' .. run_id .. '|' .. id)
+end
+
+-- Queue members sort by score (minus the priority, so higher priority first), then by the
+-- zero-padded sequence number, so tasks of equal priority leave in the order they came.
+local function next_member(suffix)
+  return string.format('%016d', redis.call('INCR', K_SEQ)) .. ':' .. suffix
+end
+
+-- Wake-ups are collected while the script runs and published once at its end, one message
+-- per task list: `<a|d>|<count>|<task list>` on the domain's sharded channel.
+local wakes = {}
+local function wake(kind, task_list)
+  local key = kind .. '|' .. task_list
+  wakes[key] = (wakes[key] or 0) + 1
+end
+local function flush_wakes()
+  for key, count in pairs(wakes) do
+    local kind, task_list = string.match(key, '^(%a)|(.*)$')
+    redis.call('SPUBLISH', K_WAKE, kind .. '|' .. count .. '|' .. task_list)
+  end
+end
+
+local function describe_run(run)
+  return 'WorkflowExecution=[workflowId=' .. run.workflowId .. ', runId=' .. run.runId .. ']'
+end

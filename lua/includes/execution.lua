@@ -1,0 +1,213 @@
+-- Helpers for one execution (a run): its history, its decision task, its activities and
+-- its close. `run` is the run hash as a Lua table; helpers keep it in step with Redis.
+
+-- Stream entry ids are `<eventId>-<seq>`: the event id is the first part, and `-*` lets a
+-- re-used event id (after a lease was undone) get a higher sequence part.
+local function append_event(run, event_type, attrs, now)
+  local id = redis.call('HINCRBY', k_run(run.runId), 'lastEventId', 1)
+  run.lastEventId = tostring(id)
+  redis.call('XADD', k_hist(run.runId), id .. '-*',
+    'type', event_type, 'ts', ts_text(now), 'attrs', cjson.encode(attrs))
+  return id
+end
+
+local function set_fields(run, ...)
+  local args = {...}
+  redis.call('HSET', k_run(run.runId), unpack(args))
+  for i = 1, #args, 2 do run[args[i]] = tostring(args[i + 1]) end
+end
+
+local function decision_task_list(run)
+  if run.dtTaskList and run.dtTaskList ~= '' then return run.dtTaskList end
+  return run.taskList
+end
+
+-- Schedule a decision task unless one is open. Called after every event that a decider
+-- must see; while a decision task is started, the event is only noted (dtPending), and
+-- one new decision task follows when the started one completes or times out.
+local function schedule_decision(run, now)
+  if run.status ~= 'OPEN' then return end
+  if run.dtState == 'started' then
+    if run.dtPending ~= '1' then set_fields(run, 'dtPending', '1') end
+    return
+  end
+  if run.dtState == 'scheduled' then return end
+
+  local task_list = decision_task_list(run)
+  local s2s = run.dtScheduleToStart
+  if is_none(s2s) then s2s = 'NONE' end
+  local id = append_event(run, 'DecisionTaskScheduled', {
+    taskList = {name = task_list}, taskPriority = run.taskPriority,
+    startToCloseTimeout = run.taskTimeout, scheduleToStartTimeout = s2s,
+  }, now)
+  local member = next_member(run.runId)
+  redis.call('ZADD', k_dtl(task_list), -tonumber(run.taskPriority), member)
+  set_fields(run, 'dtState', 'scheduled', 'dtScheduledId', id, 'dtStartedId', '0',
+    'dtMember', member, 'dtPending', '0')
+  due_add_seconds('dts2s', run.runId, id, now, run.dtScheduleToStart)
+  wake('d', task_list)
+end
+
+-- Remove an open activity and everything that points at it.
+local function drop_activity(run, sched, act)
+  if act.state == 'scheduled' then redis.call('ZREM', k_atl(act.taskList), act.member) end
+  due_remove('as2s', run.runId, sched)
+  due_remove('as2c', run.runId, sched)
+  due_remove('ast2c', run.runId, sched)
+  due_remove('ahb', run.runId, sched)
+  redis.call('DEL', k_act(run.runId, sched))
+  redis.call('HDEL', k_actids(run.runId), act.activityId)
+  redis.call('HINCRBY', k_run(run.runId), 'openActivities', -1)
+  run.openActivities = tostring(tonumber(run.openActivities) - 1)
+end
+
+-- Close a run: from here on no event is added and every task token of it is unknown.
+-- Loops are bounded by the open-activity limit (1,000).
+local function close_run(run, close_status, now, day_ms)
+  if run.dtState == 'scheduled' then
+    redis.call('ZREM', k_dtl(decision_task_list(run)), run.dtMember)
+    due_remove('dts2s', run.runId, run.dtScheduledId)
+  elseif run.dtState == 'started' then
+    due_remove('dts2c', run.runId, run.dtStartedId)
+  end
+
+  local open = redis.call('HGETALL', k_actids(run.runId))
+  for i = 2, #open, 2 do
+    local act = hgetall(k_act(run.runId, open[i]))
+    if act then drop_activity(run, open[i], act) end
+  end
+  redis.call('DEL', k_actids(run.runId))
+  due_remove('wfs2c', run.runId, '0')
+
+  set_fields(run, 'status', 'CLOSED', 'closeStatus', close_status, 'closeMs', now,
+    'dtState', '', 'dtPending', '0', 'openActivities', 0, 'openTimers', 0, 'openChildren', 0)
+  if redis.call('HGET', K_OPEN, run.workflowId) == run.runId then
+    redis.call('HDEL', K_OPEN, run.workflowId)
+  end
+  redis.call('ZREM', K_VIS_OPEN, run.runId)
+  redis.call('ZADD', K_VIS_CLOSED_START, run.startMs, run.runId)
+  redis.call('ZADD', K_VIS_CLOSED_CLOSE, now, run.runId)
+
+  -- Retention: 'NONE' and '0' keep the closed run for no time at all, so it expires at once.
+  local retention = redis.call('HGET', K_DOMAIN, 'retention')
+  local days = tonumber(retention) or 0
+  due_add('retention', run.runId, '0', now + days * day_ms)
+end
+
+-- Resolve each setting from the request, else the workflow type's default; returns nil and
+-- the name of the first setting that has neither.
+local function resolve_run_config(req, wtype)
+  local function pick(value, default) if value ~= nil and value ~= '' then return value end return default end
+  local config = {
+    taskList = pick(req.taskList, wtype.defaultTaskList),
+    execTimeout = pick(req.executionStartToCloseTimeout, wtype.defaultExecutionStartToCloseTimeout),
+    taskTimeout = pick(req.taskStartToCloseTimeout, wtype.defaultTaskStartToCloseTimeout),
+    childPolicy = pick(req.childPolicy, wtype.defaultChildPolicy),
+    taskPriority = pick(req.taskPriority, pick(wtype.defaultTaskPriority, '0')),
+    lambdaRole = pick(req.lambdaRole, wtype.defaultLambdaRole),
+  }
+  if config.taskList == nil then return nil, 'taskList' end
+  if config.execTimeout == nil then return nil, 'executionStartToCloseTimeout' end
+  if config.taskTimeout == nil then return nil, 'taskStartToCloseTimeout' end
+  if config.childPolicy == nil then return nil, 'childPolicy' end
+  return config
+end
+
+-- Create a run with its first two events and its first decision task. The caller has
+-- checked the domain, the type, the open-run limit and that no run of the id is open.
+local function start_run(req, wtype, config, now)
+  local run_id = req.runId
+  local run = {
+    runId = run_id, workflowId = req.workflowId, typeName = wtype.name,
+    typeVersion = wtype.version, status = 'OPEN', startMs = tostring(now),
+    taskList = config.taskList, execTimeout = config.execTimeout,
+    taskTimeout = config.taskTimeout, childPolicy = config.childPolicy,
+    taskPriority = config.taskPriority, lastEventId = '0', dtState = '', dtPending = '0',
+    prevStartedId = '0', openActivities = '0', openTimers = '0', openChildren = '0',
+  }
+  local fields = {}
+  for name, value in pairs(run) do fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if config.lambdaRole then fields[#fields + 1] = 'lambdaRole'; fields[#fields + 1] = config.lambdaRole end
+  if req.tagList and #req.tagList > 0 then
+    fields[#fields + 1] = 'tagList'; fields[#fields + 1] = cjson.encode(req.tagList)
+  end
+  redis.call('HSET', k_run(run_id), unpack(fields))
+  redis.call('HSET', K_OPEN, req.workflowId, run_id)
+  redis.call('ZADD', K_VIS_OPEN, now, run_id)
+
+  local attrs = {
+    workflowType = {name = wtype.name, version = wtype.version},
+    taskList = {name = config.taskList}, childPolicy = config.childPolicy,
+    executionStartToCloseTimeout = config.execTimeout,
+    taskStartToCloseTimeout = config.taskTimeout, taskPriority = config.taskPriority,
+    input = req.input, lambdaRole = config.lambdaRole, parentInitiatedEventId = 0,
+  }
+  if req.tagList and #req.tagList > 0 then attrs.tagList = req.tagList end
+  append_event(run, 'WorkflowExecutionStarted', attrs, now)
+  due_add_seconds('wfs2c', run_id, '0', now, config.execTimeout)
+  schedule_decision(run, now)
+  return run
+end
+
+-- One page of history between event ids lo and hi (inclusive), in either order, as a flat
+-- list {id, type, ts, attrs, ...}; `next` is the first event id of the following page or 0.
+local function history_page(run_id, lo, hi, reverse, size)
+  local entries
+  if reverse then
+    entries = redis.call('XREVRANGE', k_hist(run_id), tostring(hi), lo .. '-0', 'COUNT', size + 1)
+  else
+    entries = redis.call('XRANGE', k_hist(run_id), lo .. '-0', tostring(hi), 'COUNT', size + 1)
+  end
+  local page, next_id = {}, 0
+  for i, entry in ipairs(entries) do
+    local event_id = tonumber(string.match(entry[1], '^(%d+)'))
+    if i > size then next_id = event_id; break end
+    local f = entry[2]
+    local event = {event_id}
+    for j = 1, #f, 2 do event[#event + 1] = f[j + 1] end
+    page[#page + 1] = event
+  end
+  return page, next_id
+end
+
+-- The run that a (workflowId, runId?) pair names: the given run, or the open run of the
+-- workflow id. Returns the run, or nil and an UnknownResourceFault reply.
+local function open_run_for(workflow_id, run_id)
+  if run_id == nil or run_id == '' then
+    run_id = redis.call('HGET', K_OPEN, workflow_id)
+    if not run_id then
+      return nil, fault('UnknownResourceFault', 'Unknown execution, workflowId = ' .. workflow_id)
+    end
+  end
+  local run = hgetall(k_run(run_id))
+  if not run or run.workflowId ~= workflow_id or run.status ~= 'OPEN' then
+    return nil, fault('UnknownResourceFault',
+      'Unknown execution: WorkflowExecution=[workflowId=' .. workflow_id .. ', runId=' .. run_id .. ']')
+  end
+  return run
+end
+
+-- The open run and started activity that an activity task token names, or nil and a fault.
+local function leased_activity(run_id, sched, secret)
+  local run = hgetall(k_run(run_id))
+  if run and run.status ~= 'OPEN' then
+    return nil, nil, fault('UnknownResourceFault', 'Unknown execution: ' .. describe_run(run))
+  end
+  local act = run and hgetall(k_act(run_id, sched))
+  if not act or act.state ~= 'started' or act.token ~= secret then
+    return nil, nil, fault('UnknownResourceFault', 'Unknown activity, scheduledEventId = ' .. sched)
+  end
+  return run, act
+end
+
+-- The open run whose started decision task a decision task token names, or nil and a fault.
+local function leased_decision(run_id, started_id, secret)
+  local run = hgetall(k_run(run_id))
+  if run and run.status ~= 'OPEN' then
+    return nil, fault('UnknownResourceFault', 'Unknown execution: ' .. describe_run(run))
+  end
+  if not run or run.dtState ~= 'started' or run.dtStartedId ~= started_id or run.dtToken ~= secret then
+    return nil, fault('UnknownResourceFault', 'Unknown decision task, startedEventId = ' .. started_id)
+  end
+  return run
+end
