@@ -1,0 +1,138 @@
+"""The ``redswf`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from .service import DEFAULT_POLL_HOLD, Settings
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "redswf"
+
+
+def _run(coroutine: object) -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is not built for every platform
+        asyncio.run(coroutine)  # type: ignore[arg-type]
+    else:
+        uvloop.run(coroutine)  # type: ignore[arg-type]
+
+
+@click.group()
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Logging level of messages written to standard error.",
+)
+def main(log_level: str) -> None:
+    """redswf: the Amazon SWF model on Redis."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="REDSWF_REDIS_URL",
+    help="Redis URL (redis://, rediss:// or unix://). Without it, redswf starts its own "
+    "Redis-compatible server with AOF in --data-dir.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REDSWF_DATA_DIR",
+    default=default_data_dir,
+    show_default="$XDG_DATA_HOME/redswf or ~/.local/share/redswf",
+    help="Directory of the embedded server's AOF, config, log and socket.",
+)
+@click.option(
+    "--appendfsync",
+    type=click.Choice(["always", "everysec", "no"]),
+    default="everysec",
+    show_default=True,
+    help="fsync policy of the embedded server's AOF: 'everysec' can lose about the last "
+    "second of acknowledged writes on a machine crash, 'always' loses none.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP listen address.")
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="HTTP port; 0 picks a free one."
+)
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the bound HTTP port to this file once listening.",
+)
+@click.option(
+    "--region", default="us-east-1", show_default=True, help="Region of unsigned requests."
+)
+@click.option("--account-id", default="123456789012", show_default=True, help="Account id in ARNs.")
+@click.option(
+    "--poll-hold",
+    type=click.FloatRange(min=0.0, max=60.0),
+    default=DEFAULT_POLL_HOLD,
+    show_default=True,
+    help="Seconds a long poll waits for a task before it returns empty.",
+)
+@click.option(
+    "--retention-day-seconds",
+    type=click.FloatRange(min=0.001),
+    default=86400.0,
+    show_default=True,
+    help="Length of one retention day in seconds (shorten it to watch expiry in tests).",
+)
+@click.option(
+    "--empty-poll-token",
+    is_flag=True,
+    help='Send "taskToken": "" in empty polls instead of leaving the member out.',
+)
+def serve(
+    redis_url: str | None,
+    data_dir: Path,
+    appendfsync: str,
+    host: str,
+    port: int,
+    port_file: Path | None,
+    region: str,
+    account_id: str,
+    poll_hold: float,
+    retention_day_seconds: float,
+    empty_poll_token: bool,
+) -> None:
+    """Serve the SWF HTTP API."""
+    from .server import ServeOptions
+    from .server import serve as run_server
+
+    settings = Settings(
+        region=region,
+        account_id=account_id,
+        poll_hold=poll_hold,
+        retention_day_seconds=retention_day_seconds,
+        empty_poll_token=empty_poll_token,
+    )
+    options = ServeOptions(
+        redis_url=redis_url,
+        data_dir=data_dir,
+        appendfsync=appendfsync,
+        host=host,
+        port=port,
+        settings=settings,
+        port_file=port_file,
+    )
+    _run(run_server(options))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Run the redswf service: Redis (embedded or given), the HTTP API, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from .embedded import EmbeddedRedis, EmbeddedRedisConfig
+from .http import create_app
+from .service import Service, Settings
+
+logger = logging.getLogger(__name__)
+
+MIN_REDIS_VERSION = (7, 0)  # SPUBLISH and XADD with `<id>-*` need Redis 7.0 or Valkey 7.2+
+
+
+@dataclass
+class ServeOptions:
+    redis_url: str | None
+    data_dir: Path
+    appendfsync: str
+    host: str
+    port: int
+    settings: Settings
+    port_file: Path | None = None
+    shutdown_timeout: float = 10.0
+
+
+async def check_redis(redis: Redis) -> str:
+    """Refuse a server that could lose workflow state or lacks the commands redswf uses."""
+    info: Any = await redis.info("server")
+    version = str(info.get("valkey_version") or info.get("redis_version"))
+    numbers = tuple(int(part) for part in version.split(".")[:2])
+    if numbers < MIN_REDIS_VERSION:
+        raise RuntimeError(f"Redis {version} is too old: redswf needs Redis 7.0 or later")
+    policy: Any = await redis.config_get("maxmemory-policy")
+    value = policy.get(b"maxmemory-policy") or policy.get("maxmemory-policy")
+    if isinstance(value, bytes):
+        value = value.decode()
+    if value and value != "noeviction":
+        raise RuntimeError(
+            f"maxmemory-policy is {value!r}: it may evict workflow state. "
+            "Set it to 'noeviction' (CONFIG SET maxmemory-policy noeviction)."
+        )
+    return version
+
+
+async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set or SIGINT/SIGTERM arrives, then shut down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    embedded: EmbeddedRedis | None = None
+    supervisor: asyncio.Task[None] | None = None
+    redis_url = options.redis_url
+    if redis_url is None:
+        embedded = EmbeddedRedis(
+            EmbeddedRedisConfig(data_dir=options.data_dir, appendfsync=options.appendfsync)
+        )
+        await embedded.start()
+        supervisor = asyncio.create_task(embedded.supervise(), name="redswf-embedded-redis")
+        redis_url = embedded.url
+
+    redis = Redis.from_url(redis_url, health_check_interval=30)
+    runner: web.AppRunner | None = None
+    service: Service | None = None
+    try:
+        version = await check_redis(redis)
+        logger.info("using Redis %s at %s", version, redis_url)
+        service = Service(redis, options.settings)
+        # Per-request access lines only at DEBUG: worker fleets make thousands of calls a second.
+        access_log = logging.getLogger("aiohttp.access")
+        runner = web.AppRunner(
+            create_app(service),
+            shutdown_timeout=options.shutdown_timeout,
+            access_log=access_log if access_log.isEnabledFor(logging.DEBUG) else None,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, options.host, options.port)
+        await site.start()
+        port = _bound_port(runner)
+        logger.info(
+            "redswf listening on http://%s:%d (region %s, poll hold %.1f s)",
+            options.host,
+            port,
+            options.settings.region,
+            options.settings.poll_hold,
+        )
+        if options.port_file is not None:
+            options.port_file.write_text(f"{port}\n")
+        await stop.wait()
+        logger.info("stopping: ending open long polls")
+    finally:
+        if service is not None:
+            await service.close()
+        if runner is not None:
+            await runner.cleanup()
+        await redis.aclose()
+        if supervisor is not None:
+            supervisor.cancel()
+            await asyncio.gather(supervisor, return_exceptions=True)
+        if embedded is not None:
+            await embedded.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        logger.info("redswf stopped")
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise RuntimeError("the HTTP server has no TCP address")

@@ -1,0 +1,78 @@
+"""Small workflow set-ups shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+WORKFLOW_TYPE = {"name": "orderFlow", "version": "1.0"}
+ACTIVITY_TYPE = {"name": "chargeCard", "version": "1.0"}
+DECISION_LIST = "decisions"
+ACTIVITY_LIST = "activities"
+
+
+async def register_all(client: Any, domain: str) -> None:
+    """Register a domain, a workflow type and an activity type with every default set."""
+    await client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+    await client.register_workflow_type(
+        domain=domain,
+        **WORKFLOW_TYPE,
+        defaultTaskList={"name": DECISION_LIST},
+        defaultExecutionStartToCloseTimeout="3600",
+        defaultTaskStartToCloseTimeout="60",
+        defaultChildPolicy="TERMINATE",
+    )
+    await client.register_activity_type(
+        domain=domain,
+        **ACTIVITY_TYPE,
+        defaultTaskList={"name": ACTIVITY_LIST},
+        defaultTaskScheduleToStartTimeout="600",
+        defaultTaskScheduleToCloseTimeout="900",
+        defaultTaskStartToCloseTimeout="300",
+        defaultTaskHeartbeatTimeout="NONE",
+    )
+
+
+def register_all_sync(client: Any, domain: str) -> None:
+    """The same as :func:`register_all` for a blocking client such as boto3."""
+    client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+    client.register_workflow_type(
+        domain=domain,
+        **WORKFLOW_TYPE,
+        defaultTaskList={"name": DECISION_LIST},
+        defaultExecutionStartToCloseTimeout="3600",
+        defaultTaskStartToCloseTimeout="60",
+        defaultChildPolicy="TERMINATE",
+    )
+    client.register_activity_type(
+        domain=domain,
+        **ACTIVITY_TYPE,
+        defaultTaskList={"name": ACTIVITY_LIST},
+        defaultTaskScheduleToStartTimeout="600",
+        defaultTaskScheduleToCloseTimeout="900",
+        defaultTaskStartToCloseTimeout="300",
+        defaultTaskHeartbeatTimeout="NONE",
+    )
+
+
+def schedule(activity_id: str, input_text: str | None = None, **attrs: Any) -> dict[str, Any]:
+    """A ScheduleActivityTask decision for the test activity type."""
+    attributes: dict[str, Any] = {"activityType": ACTIVITY_TYPE, "activityId": activity_id}
+    if input_text is not None:
+        attributes["input"] = input_text
+    attributes.update(attrs)
+    return {
+        "decisionType": "ScheduleActivityTask",
+        "scheduleActivityTaskDecisionAttributes": attributes,
+    }
+
+
+def complete(result: str | None = None) -> dict[str, Any]:
+    attributes = {} if result is None else {"result": result}
+    return {
+        "decisionType": "CompleteWorkflowExecution",
+        "completeWorkflowExecutionDecisionAttributes": attributes,
+    }
+
+
+def event_types(events: list[dict[str, Any]]) -> list[str]:
+    return [event["eventType"] for event in events]
