@@ -1,7 +1,9 @@
 -- Terminate an open workflow execution at once (TerminateWorkflowExecution).
 -- ARGV[1] map: workflowId, runId?, reason?, details?, childPolicy?, dayMs (length of a
 --   retention day in ms).
--- Result: 'OK'. Events: WorkflowExecutionTerminated (cause OPERATOR_INITIATED).
+-- Result: 'OK'. Events: WorkflowExecutionTerminated (cause OPERATOR_INITIATED), and in the
+--   parent, if any, ChildWorkflowExecutionTerminated. The child policy (the request's, else
+--   the run's) is queued for each open child.
 -- Faults: UnknownResourceFault (no such open run).
 --@include common
 --@include execution
@@ -10,9 +12,9 @@ local run, err = open_run_for(A.workflowId, A.runId)
 if not run then return err end
 
 local now = now_ms()
+local policy = A.childPolicy or run.childPolicy
 append_event(run, 'WorkflowExecutionTerminated', {
-  childPolicy = A.childPolicy or run.childPolicy, reason = A.reason, details = A.details,
-  cause = 'OPERATOR_INITIATED',
+  childPolicy = policy, reason = A.reason, details = A.details, cause = 'OPERATOR_INITIATED',
 }, now)
-close_run(run, 'TERMINATED', now, A.dayMs)
+close_run(run, 'TERMINATED', now, A.dayMs, {}, policy)
 return cmsgpack.pack('OK')

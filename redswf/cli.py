@@ -98,6 +98,11 @@ def main(log_level: str) -> None:
     is_flag=True,
     help='Send "taskToken": "" in empty polls instead of leaving the member out.',
 )
+@click.option(
+    "--no-timers",
+    is_flag=True,
+    help="Do not run the timer and timeout service in this process (run `redswf timers`).",
+)
 def serve(
     redis_url: str | None,
     data_dir: Path,
@@ -110,8 +115,9 @@ def serve(
     poll_hold: float,
     retention_day_seconds: float,
     empty_poll_token: bool,
+    no_timers: bool,
 ) -> None:
-    """Serve the SWF HTTP API."""
+    """Serve the SWF HTTP API, with the timer and timeout service."""
     from .server import ServeOptions
     from .server import serve as run_server
 
@@ -130,8 +136,38 @@ def serve(
         port=port,
         settings=settings,
         port_file=port_file,
+        timers=not no_timers,
     )
     _run(run_server(options))
+
+
+@main.command()
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="REDSWF_REDIS_URL",
+    required=True,
+    help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
+)
+@click.option(
+    "--retention-day-seconds",
+    type=click.FloatRange(min=0.001),
+    default=86400.0,
+    show_default=True,
+    help="Length of one retention day in seconds.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.001),
+    default=0.05,
+    show_default=True,
+    help="Seconds between two sweeps for due items.",
+)
+def timers(redis_url: str, retention_day_seconds: float, interval: float) -> None:
+    """Run only the timer and timeout service (any number may run against one Redis)."""
+    from .server import run_timers
+
+    _run(run_timers(redis_url, retention_day_seconds, interval))
 
 
 if __name__ == "__main__":

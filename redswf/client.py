@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from .errors import SWFError
 from .model import METHOD_NAMES, MODEL, OUTPUT_CONVERTERS
 from .service import DEFAULT_POLL_HOLD, CallContext, Service, Settings
+from .timers import TimerService
 
 T = TypeVar("T")
 
@@ -68,7 +69,13 @@ class AsyncClient:
         account_id: str = "123456789012",
         poll_hold: float = DEFAULT_POLL_HOLD,
         retention_day_seconds: float = 86400.0,
+        run_timers: bool = False,
     ) -> None:
+        """Connect to Redis; with ``run_timers`` also run the timer service in this client.
+
+        Timeouts and timers fire only where a timer service runs: in every ``redswf serve``
+        process, in ``redswf timers``, or in a client started with ``run_timers=True``.
+        """
         if redis is None:
             if redis_url is None:
                 raise ValueError("AsyncClient needs redis_url or redis")
@@ -84,6 +91,13 @@ class AsyncClient:
         )
         self.service = Service(redis, settings)
         self._context = CallContext(region_name)
+        self._timers_stop = asyncio.Event()
+        self._timers: asyncio.Task[None] | None = None
+        if run_timers:
+            timer_service = TimerService(redis, retention_day_seconds=retention_day_seconds)
+            self._timers = asyncio.get_running_loop().create_task(
+                timer_service.run(self._timers_stop), name="redswf-client-timers"
+            )
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Run an SWF operation by its API name, e.g. ``call("RegisterDomain", name=...)``."""
@@ -109,6 +123,9 @@ class AsyncClient:
         return method
 
     async def close(self) -> None:
+        self._timers_stop.set()
+        if self._timers is not None:
+            await self._timers
         await self.service.close()
         if self._owns_redis:
             await self.service.redis.aclose()

@@ -37,6 +37,7 @@ SCRIPT_NAMES = (
     "activity_close",
     "activity_heartbeat",
     "task_unlease",
+    "timeouts_fire",
 )
 
 

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from .embedded import EmbeddedRedis, EmbeddedRedisConfig
 from .http import create_app
 from .service import Service, Settings
+from .timers import TimerService
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class ServeOptions:
     settings: Settings
     port_file: Path | None = None
     shutdown_timeout: float = 10.0
+    timers: bool = True
 
 
 async def check_redis(redis: Redis) -> str:
@@ -73,10 +75,16 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
     redis = Redis.from_url(redis_url, health_check_interval=30)
     runner: web.AppRunner | None = None
     service: Service | None = None
+    timer_task: asyncio.Task[None] | None = None
     try:
         version = await check_redis(redis)
         logger.info("using Redis %s at %s", version, redis_url)
         service = Service(redis, options.settings)
+        if options.timers:
+            timer_service = TimerService(
+                redis, retention_day_seconds=options.settings.retention_day_seconds
+            )
+            timer_task = asyncio.create_task(timer_service.run(stop), name="redswf-timers")
         # Per-request access lines only at DEBUG: worker fleets make thousands of calls a second.
         access_log = logging.getLogger("aiohttp.access")
         runner = web.AppRunner(
@@ -100,6 +108,9 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
         await stop.wait()
         logger.info("stopping: ending open long polls")
     finally:
+        stop.set()
+        if timer_task is not None:
+            await timer_task
         if service is not None:
             await service.close()
         if runner is not None:
@@ -120,3 +131,21 @@ def _bound_port(runner: web.AppRunner) -> int:
         if isinstance(address, tuple):
             return int(address[1])
     raise RuntimeError("the HTTP server has no TCP address")
+
+
+async def run_timers(redis_url: str, retention_day_seconds: float, interval: float) -> None:
+    """Run the timer service alone until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    redis = Redis.from_url(redis_url, health_check_interval=30)
+    try:
+        version = await check_redis(redis)
+        logger.info("timer service using Redis %s at %s", version, redis_url)
+        service = TimerService(
+            redis, retention_day_seconds=retention_day_seconds, interval=interval
+        )
+        await service.run(stop)
+    finally:
+        await redis.aclose()

@@ -36,13 +36,6 @@ DEFAULT_POLL_HOLD = 55.0  # seconds; under botocore's default 60 s read timeout
 MAX_PAGE_SIZE = 1000
 MAX_DOMAINS = 100
 
-# The decisions that this server carries out; the others are rejected as a whole request.
-SUPPORTED_DECISIONS = (
-    "ScheduleActivityTask",
-    "RecordMarker",
-    "CompleteWorkflowExecution",
-    "FailWorkflowExecution",
-)
 CLOSE_DECISIONS = frozenset(
     {
         "CompleteWorkflowExecution",
@@ -50,6 +43,10 @@ CLOSE_DECISIONS = frozenset(
         "CancelWorkflowExecution",
         "ContinueAsNewWorkflowExecution",
     }
+)
+
+RUN_STARTING_DECISIONS = frozenset(
+    {"StartChildWorkflowExecution", "ContinueAsNewWorkflowExecution"}
 )
 
 _REGION = re.compile(r"[a-z0-9-]{1,32}")
@@ -697,21 +694,21 @@ class Service:
 
     @staticmethod
     def _check_decisions(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Reject a batch the whole request must fail on; return {decisionType, attrs} items."""
+        """Reject a batch the whole request must fail on; return the items for the script.
+
+        Each item is ``{decisionType, attrs}``, plus a fresh ``newRunId`` for decisions that
+        start a run.
+        """
         checked = []
         for index, decision in enumerate(decisions, start=1):
             decision_type = decision["decisionType"]
-            if decision_type not in SUPPORTED_DECISIONS:
-                raise validation_error(
-                    f"1 validation error detected: Value '{decision_type}' at "
-                    f"'decisions.{index}.member.decisionType' failed to satisfy constraint: "
-                    "Member must be a decision type that this server carries out: "
-                    f"[{', '.join(SUPPORTED_DECISIONS)}]"
-                )
             if decision_type in CLOSE_DECISIONS and index != len(decisions):
                 raise validation_error("Close must be last decision in list")
             attrs = decision.get(_camel(decision_type) + "DecisionAttributes") or {}
-            checked.append({"decisionType": decision_type, "attrs": attrs})
+            item = {"decisionType": decision_type, "attrs": attrs}
+            if decision_type in RUN_STARTING_DECISIONS:
+                item["newRunId"] = new_run_id()
+            checked.append(item)
         return checked
 
     # -- activity tasks -------------------------------------------------------------------

@@ -24,7 +24,16 @@ local K_VIS_CLOSED_CLOSE = P .. ':vis:closed:close'
 
 local MAX_OPEN_RUNS = 100000
 local MAX_OPEN_ACTIVITIES = 1000
+local MAX_OPEN_TIMERS = 1000
+local MAX_OPEN_CHILDREN = 1000
 local MAX_EVENTS = 25000
+
+-- The event a parent gets when its child closes with each close status.
+local CHILD_CLOSE_EVENTS = {
+  COMPLETED = 'ChildWorkflowExecutionCompleted', FAILED = 'ChildWorkflowExecutionFailed',
+  CANCELED = 'ChildWorkflowExecutionCanceled', TIMED_OUT = 'ChildWorkflowExecutionTimedOut',
+  TERMINATED = 'ChildWorkflowExecutionTerminated',
+}
 
 local function k_type(kind, name, version) return P .. ':' .. kind .. 'type:' .. name .. ':' .. version end
 local function k_types(kind) return P .. ':' .. kind .. 'types' end
@@ -34,6 +43,8 @@ local function k_act(run_id, sched) return P .. ':act:' .. run_id .. ':' .. sche
 local function k_actids(run_id) return P .. ':actids:' .. run_id end
 local function k_atl(task_list) return P .. ':atl:' .. task_list end
 local function k_dtl(task_list) return P .. ':dtl:' .. task_list end
+local function k_timers(run_id) return P .. ':timers:' .. run_id end
+local function k_children(run_id) return P .. ':children:' .. run_id end
 
 local function fault(name, message)
   return redis.error_reply(name .. ': ' .. message)

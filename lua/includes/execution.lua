@@ -61,9 +61,34 @@ local function drop_activity(run, sched, act)
   run.openActivities = tostring(tonumber(run.openActivities) - 1)
 end
 
+-- Tell the parent of a closing child run how it closed: one ChildWorkflowExecution* event
+-- and a decision task in the parent. `outcome` holds the event's extra attributes.
+local function notify_parent(run, close_status, outcome, now)
+  if not run.parentRunId or run.parentRunId == '' then return end
+  local parent = hgetall(k_run(run.parentRunId))
+  if not parent or parent.status ~= 'OPEN' then return end
+  local link = redis.call('HGET', k_children(parent.runId), run.runId)
+  if not link then return end
+  local initiated, started = string.match(link, '^(%d+):(%d+)$')
+  local event_type = CHILD_CLOSE_EVENTS[close_status]
+  local attrs = {
+    workflowExecution = {workflowId = run.workflowId, runId = run.runId},
+    workflowType = {name = run.typeName, version = run.typeVersion},
+    initiatedEventId = tonumber(initiated), startedEventId = tonumber(started),
+  }
+  for name, value in pairs(outcome or {}) do attrs[name] = value end
+  append_event(parent, event_type, attrs, now)
+  redis.call('HDEL', k_children(parent.runId), run.runId)
+  set_fields(parent, 'openChildren', tonumber(parent.openChildren) - 1)
+  schedule_decision(parent, now)
+end
+
 -- Close a run: from here on no event is added and every task token of it is unknown.
--- Loops are bounded by the open-activity limit (1,000).
-local function close_run(run, close_status, now, day_ms)
+-- Loops are bounded by the open limits (1,000 activities, timers and children each).
+-- The child policy applies when a run is terminated or times out; each open child gets a
+-- due item, so a large family is handled in bounded steps by the timer service.
+-- Children of a run that closes in any other way go on, and their results go nowhere.
+local function close_run(run, close_status, now, day_ms, outcome, child_policy)
   if run.dtState == 'scheduled' then
     redis.call('ZREM', k_dtl(decision_task_list(run)), run.dtMember)
     due_remove('dts2s', run.runId, run.dtScheduledId)
@@ -77,6 +102,16 @@ local function close_run(run, close_status, now, day_ms)
     if act then drop_activity(run, open[i], act) end
   end
   redis.call('DEL', k_actids(run.runId))
+
+  local timers = redis.call('HGETALL', k_timers(run.runId))
+  for i = 2, #timers, 2 do due_remove('timer', run.runId, timers[i]) end
+  redis.call('DEL', k_timers(run.runId))
+
+  local children = redis.call('HKEYS', k_children(run.runId))
+  if child_policy and child_policy ~= 'ABANDON' then
+    for _, child_run_id in ipairs(children) do due_add('childpolicy', child_run_id, child_policy, now) end
+  end
+  redis.call('DEL', k_children(run.runId))
   due_remove('wfs2c', run.runId, '0')
 
   set_fields(run, 'status', 'CLOSED', 'closeStatus', close_status, 'closeMs', now,
@@ -92,6 +127,19 @@ local function close_run(run, close_status, now, day_ms)
   local retention = redis.call('HGET', K_DOMAIN, 'retention')
   local days = tonumber(retention) or 0
   due_add('retention', run.runId, '0', now + days * day_ms)
+
+  if close_status ~= 'CONTINUED_AS_NEW' then notify_parent(run, close_status, outcome, now) end
+end
+
+-- True when `room` more events would take the run past the history limit; the run is then
+-- terminated with cause EVENT_LIMIT_EXCEEDED (that event is at most the 25,000th).
+local function terminate_if_full(run, room, now, day_ms)
+  if tonumber(run.lastEventId) + room < MAX_EVENTS then return false end
+  append_event(run, 'WorkflowExecutionTerminated', {
+    childPolicy = run.childPolicy, cause = 'EVENT_LIMIT_EXCEEDED',
+  }, now)
+  close_run(run, 'TERMINATED', now, day_ms, {}, run.childPolicy)
+  return true
 end
 
 -- Resolve each setting from the request, else the workflow type's default; returns nil and
@@ -115,6 +163,8 @@ end
 
 -- Create a run with its first two events and its first decision task. The caller has
 -- checked the domain, the type, the open-run limit and that no run of the id is open.
+-- `req` may name a parent (parentWorkflowId, parentRunId, parentInitiatedEventId) and the
+-- run it continues (continuedExecutionRunId).
 local function start_run(req, wtype, config, now)
   local run_id = req.runId
   local run = {
@@ -131,6 +181,12 @@ local function start_run(req, wtype, config, now)
   if req.tagList and #req.tagList > 0 then
     fields[#fields + 1] = 'tagList'; fields[#fields + 1] = cjson.encode(req.tagList)
   end
+  if req.parentRunId then
+    for _, name in ipairs({'parentWorkflowId', 'parentRunId', 'parentInitiatedEventId'}) do
+      fields[#fields + 1] = name; fields[#fields + 1] = req[name]
+      run[name] = tostring(req[name])
+    end
+  end
   redis.call('HSET', k_run(run_id), unpack(fields))
   redis.call('HSET', K_OPEN, req.workflowId, run_id)
   redis.call('ZADD', K_VIS_OPEN, now, run_id)
@@ -141,7 +197,12 @@ local function start_run(req, wtype, config, now)
     executionStartToCloseTimeout = config.execTimeout,
     taskStartToCloseTimeout = config.taskTimeout, taskPriority = config.taskPriority,
     input = req.input, lambdaRole = config.lambdaRole, parentInitiatedEventId = 0,
+    continuedExecutionRunId = req.continuedExecutionRunId,
   }
+  if req.parentRunId then
+    attrs.parentWorkflowExecution = {workflowId = req.parentWorkflowId, runId = req.parentRunId}
+    attrs.parentInitiatedEventId = tonumber(req.parentInitiatedEventId)
+  end
   if req.tagList and #req.tagList > 0 then attrs.tagList = req.tagList end
   append_event(run, 'WorkflowExecutionStarted', attrs, now)
   due_add_seconds('wfs2c', run_id, '0', now, config.execTimeout)
