@@ -354,19 +354,14 @@ async def test_invalid_batch_stores_nothing(client: AsyncClient, domain: str) ->
     decision = await poll_decision(client, domain)
     before = await history(client, domain, "order-1", run_id)
 
-    timer = {
-        "decisionType": "StartTimer",
-        "startTimerDecisionAttributes": {"timerId": "t", "startToFireTimeout": "5"},
-    }
-    with pytest.raises(ClientError) as unsupported:
+    bogus = {"decisionType": "StartTimers"}
+    with pytest.raises(ClientError) as unknown:
         await client.respond_decision_task_completed(
-            taskToken=decision["taskToken"], decisions=[schedule("a1"), timer]
+            taskToken=decision["taskToken"], decisions=[schedule("a1"), bogus]
         )
-    assert unsupported.value.response["Error"]["Code"] == "ValidationException"
-    assert (
-        "'StartTimer' at 'decisions.2.member.decisionType'"
-        in (unsupported.value.response["Error"]["Message"])
-    )
+    assert unknown.value.response["Error"]["Code"] == "ValidationException"
+    message = unknown.value.response["Error"]["Message"]
+    assert "'StartTimers' at 'decisions.2.member.decisionType'" in message
     with pytest.raises(ClientError) as not_last:
         await client.respond_decision_task_completed(
             taskToken=decision["taskToken"], decisions=[complete(), schedule("a1")]
