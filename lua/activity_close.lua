@@ -1,7 +1,7 @@
 -- Close a started activity task on its worker's answer
 -- (RespondActivityTaskCompleted, RespondActivityTaskFailed, RespondActivityTaskCanceled).
 -- ARGV[1] map: outcome ('completed'|'failed'|'canceled'), runId, scheduledEventId (text),
---   secret, result?, reason?, details?
+--   secret, result?, reason?, details?, dayMs (length of a retention day in ms)
 -- Result: 'OK'.
 -- Events: ActivityTaskCompleted | ActivityTaskFailed | ActivityTaskCanceled, then
 --   DecisionTaskScheduled unless a decision task is open.
@@ -13,6 +13,7 @@ local run, act, err = leased_activity(A.runId, A.scheduledEventId, A.secret)
 if not run then return err end
 
 local now = now_ms()
+if terminate_if_full(run, 2, now, A.dayMs) then return cmsgpack.pack('OK') end
 local attrs = {scheduledEventId = tonumber(A.scheduledEventId), startedEventId = tonumber(act.startedId)}
 local event_type
 if A.outcome == 'completed' then

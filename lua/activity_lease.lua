@@ -1,5 +1,6 @@
 -- Lease the next activity task of a task list to one poller (PollForActivityTask).
--- ARGV[1] map: taskList, identity?, secret (the lease's random part of the task token).
+-- ARGV[1] map: taskList, identity?, secret (the lease's random part of the task token),
+--   dayMs (length of a retention day in ms).
 -- Result: {} when the list is empty, else a map: runId, workflowId, scheduledEventId,
 --   startedEventId, activityId, typeName, typeVersion, input?, more (bool).
 -- Events: ActivityTaskStarted. Due items: ast2c, ahb (start-to-close, heartbeat); the
@@ -16,8 +17,9 @@ for _ = 1, 100 do
   local run_id, sched = string.match(member, '^%d+:([^:]+):(%d+)$')
   local run = hgetall(k_run(run_id))
   local act = run and run.status == 'OPEN' and hgetall(k_act(run_id, sched))
+  local now = now_ms()
+  if act and terminate_if_full(run, 1, now, A.dayMs) then act = nil end
   if act and act.state == 'scheduled' and act.member == member then
-    local now = now_ms()
     local started = append_event(run, 'ActivityTaskStarted', {
       scheduledEventId = tonumber(sched), identity = A.identity,
     }, now)

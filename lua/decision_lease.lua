@@ -1,6 +1,6 @@
 -- Lease the next decision task of a task list to one poller (PollForDecisionTask).
 -- ARGV[1] map: taskList, identity?, secret (the lease's random part of the task token),
---   pageSize, reverse (bool), fromPrevious (bool: startAtPreviousStartedEvent).
+--   pageSize, reverse (bool), fromPrevious (bool: startAtPreviousStartedEvent), dayMs.
 -- Result: {} when the list is empty, else a map: runId, workflowId, typeName, typeVersion,
 --   startedEventId, previousStartedEventId, events (first page, see history_page),
 --   nextEventId (0 when the page is the last), lo, hi (the page bounds), more (bool: tasks
@@ -18,8 +18,9 @@ for _ = 1, 100 do
   local member = head[1]
   redis.call('ZREM', queue, member)
   local run = hgetall(k_run(string.match(member, '^%d+:(.*)$')))
+  local now = now_ms()
+  if run and run.status == 'OPEN' and terminate_if_full(run, 1, now, A.dayMs) then run = nil end
   if run and run.status == 'OPEN' and run.dtState == 'scheduled' and run.dtMember == member then
-    local now = now_ms()
     local started = append_event(run, 'DecisionTaskStarted', {
       scheduledEventId = tonumber(run.dtScheduledId), identity = A.identity,
     }, now)

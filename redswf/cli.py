@@ -99,6 +99,13 @@ def main(log_level: str) -> None:
     help='Send "taskToken": "" in empty polls instead of leaving the member out.',
 )
 @click.option(
+    "--max-domains",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Maximum number of domains per region, deprecated ones included (SWF allows 100).",
+)
+@click.option(
     "--no-timers",
     is_flag=True,
     help="Do not run the timer and timeout service in this process (run `redswf timers`).",
@@ -115,6 +122,7 @@ def serve(
     poll_hold: float,
     retention_day_seconds: float,
     empty_poll_token: bool,
+    max_domains: int,
     no_timers: bool,
 ) -> None:
     """Serve the SWF HTTP API, with the timer and timeout service."""
@@ -127,6 +135,7 @@ def serve(
         poll_hold=poll_hold,
         retention_day_seconds=retention_day_seconds,
         empty_poll_token=empty_poll_token,
+        max_domains=max_domains,
     )
     options = ServeOptions(
         redis_url=redis_url,

@@ -22,9 +22,10 @@ from botocore.exceptions import ClientError
 from botocore.model import ServiceModel
 from redis.asyncio import Redis
 
+from .connection import connect
 from .errors import SWFError
 from .model import METHOD_NAMES, MODEL, OUTPUT_CONVERTERS
-from .service import DEFAULT_POLL_HOLD, CallContext, Service, Settings
+from .service import DEFAULT_POLL_HOLD, MAX_DOMAINS, CallContext, Service, Settings
 from .timers import TimerService
 
 T = TypeVar("T")
@@ -69,6 +70,7 @@ class AsyncClient:
         account_id: str = "123456789012",
         poll_hold: float = DEFAULT_POLL_HOLD,
         retention_day_seconds: float = 86400.0,
+        max_domains: int = MAX_DOMAINS,
         run_timers: bool = False,
     ) -> None:
         """Connect to Redis; with ``run_timers`` also run the timer service in this client.
@@ -79,7 +81,7 @@ class AsyncClient:
         if redis is None:
             if redis_url is None:
                 raise ValueError("AsyncClient needs redis_url or redis")
-            redis = Redis.from_url(redis_url)
+            redis = connect(redis_url)
             self._owns_redis = True
         else:
             self._owns_redis = False
@@ -88,6 +90,7 @@ class AsyncClient:
             account_id=account_id,
             poll_hold=poll_hold,
             retention_day_seconds=retention_day_seconds,
+            max_domains=max_domains,
         )
         self.service = Service(redis, settings)
         self._context = CallContext(region_name)

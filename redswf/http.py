@@ -86,6 +86,11 @@ async def handle(request: web.Request) -> web.Response:
     except SWFError as error:
         logger.debug("%s failed: %s", operation, error)
         return _error_response(error, request_id)
+    except web.HTTPRequestEntityTooLarge:
+        too_large = SWFError(
+            "ValidationException", f"The request is larger than {MAX_REQUEST_BYTES} bytes"
+        )
+        return _error_response(too_large, request_id)
     except Exception:
         logger.exception("%s failed with an internal error, requestId=%s", operation, request_id)
         return _error_response(SWFError("InternalFailure", "Internal server error"), request_id)
@@ -93,21 +98,8 @@ async def handle(request: web.Request) -> web.Response:
     return _response(200, body, request_id)
 
 
-async def _too_large(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except web.HTTPRequestEntityTooLarge:
-        error = SWFError(
-            "ValidationException", f"The request is larger than {MAX_REQUEST_BYTES} bytes"
-        )
-        return _error_response(error, str(uuid.uuid4()))
-
-
 def create_app(service: Service) -> web.Application:
-    app = web.Application(
-        client_max_size=MAX_REQUEST_BYTES, middlewares=[web.middleware(_too_large)]
-    )
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[SERVICE_KEY] = service
     app.router.add_post("/", handle)
     return app

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from .connection import connect
 from .embedded import EmbeddedRedis, EmbeddedRedisConfig
 from .http import create_app
 from .service import Service, Settings
@@ -72,7 +73,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
         supervisor = asyncio.create_task(embedded.supervise(), name="redswf-embedded-redis")
         redis_url = embedded.url
 
-    redis = Redis.from_url(redis_url, health_check_interval=30)
+    redis = connect(redis_url)
     runner: web.AppRunner | None = None
     service: Service | None = None
     timer_task: asyncio.Task[None] | None = None
@@ -139,7 +140,7 @@ async def run_timers(redis_url: str, retention_day_seconds: float, interval: flo
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    redis = Redis.from_url(redis_url, health_check_interval=30)
+    redis = connect(redis_url)
     try:
         version = await check_redis(redis)
         logger.info("timer service using Redis %s at %s", version, redis_url)

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_HOLD = 55.0  # seconds; under botocore's default 60 s read timeout
 MAX_PAGE_SIZE = 1000
-MAX_DOMAINS = 100
+MAX_DOMAINS = 100  # SWF's limit per account and region, deprecated domains included
 
 CLOSE_DECISIONS = frozenset(
     {
@@ -75,6 +75,7 @@ class Settings:
     retention_day_seconds: float = 86400.0
     # Send "taskToken": "" in empty polls instead of leaving the member out.
     empty_poll_token: bool = False
+    max_domains: int = MAX_DOMAINS
 
 
 @dataclass
@@ -522,12 +523,14 @@ class Service:
         return [_stream_event(e) for e in entries], next_id
 
     async def op_signal_workflow_execution(self, ctx: CallContext, p: dict[str, Any]) -> None:
-        await self._execution_script(ctx, "execution_signal", p)
+        await self._execution_script(ctx, "execution_signal", {**p, "dayMs": self._day_ms})
 
     async def op_request_cancel_workflow_execution(
         self, ctx: CallContext, p: dict[str, Any]
     ) -> None:
-        await self._execution_script(ctx, "execution_request_cancel", p)
+        await self._execution_script(
+            ctx, "execution_request_cancel", {**p, "dayMs": self._day_ms}
+        )
 
     async def op_terminate_workflow_execution(self, ctx: CallContext, p: dict[str, Any]) -> None:
         await self._execution_script(ctx, "execution_terminate", {**p, "dayMs": self._day_ms})
@@ -560,6 +563,7 @@ class Service:
             "pageSize": _page_size(p),
             "reverse": reverse,
             "fromPrevious": bool(p.get("startAtPreviousStartedEvent")),
+            "dayMs": self._day_ms,
         }
 
         async def lease() -> dict[str, Any] | None:
@@ -720,7 +724,12 @@ class Service:
         await self._require_domain(dk, p["domain"])
         task_list = p["taskList"]["name"]
         secret = new_secret()
-        args = {"taskList": task_list, "identity": p.get("identity"), "secret": secret}
+        args = {
+            "taskList": task_list,
+            "identity": p.get("identity"),
+            "secret": secret,
+            "dayMs": self._day_ms,
+        }
 
         async def lease() -> dict[str, Any] | None:
             task: dict[str, Any] = await self.scripts.run("activity_lease", dk.prefix, args)
@@ -780,6 +789,7 @@ class Service:
             "runId": token.run_id,
             "scheduledEventId": token.event_id,
             "secret": token.secret,
+            "dayMs": self._day_ms,
             **extra,
         }
         return await self.scripts.run(script, keys.domain_prefix(token.region, token.domain), args)

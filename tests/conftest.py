@@ -36,6 +36,8 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SWF"):
     os.environ.pop(_name, None)
 
 POLL_HOLD = 2.0  # seconds; short, so idle polls end quickly in tests
+# Every test registers its own domains in one region of one server, far past SWF's 100.
+MAX_DOMAINS = 100_000
 
 
 @dataclass
@@ -74,6 +76,8 @@ def start_serve(tmp: Path, *args: str, poll_hold: float = POLL_HOLD) -> ServePro
         str(port_file),
         "--poll-hold",
         str(poll_hold),
+        "--max-domains",
+        str(MAX_DOMAINS),
         *args,
     ]
     with log_path.open("wb") as log:
@@ -140,7 +144,7 @@ def swf(endpoint: str) -> Any:
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[AsyncClient]:
     """A library client (asyncio) on the session's Redis."""
-    async with AsyncClient(redis_url, poll_hold=1.0) as library_client:
+    async with AsyncClient(redis_url, poll_hold=1.0, max_domains=MAX_DOMAINS) as library_client:
         yield library_client
 
 

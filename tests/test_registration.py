@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from redswf import AsyncClient
+from tests.conftest import MAX_DOMAINS
 from tests.helpers import ACTIVITY_TYPE, WORKFLOW_TYPE, register_all
 
 
@@ -192,8 +193,8 @@ async def test_list_types_by_name_sorted(client: AsyncClient, domain: str) -> No
 
 async def test_domains_scoped_per_region(redis_url: str, domain: str) -> None:
     async with (
-        AsyncClient(redis_url, region_name="us-east-1") as east,
-        AsyncClient(redis_url, region_name="eu-west-1") as west,
+        AsyncClient(redis_url, region_name="us-east-1", max_domains=MAX_DOMAINS) as east,
+        AsyncClient(redis_url, region_name="eu-west-1", max_domains=MAX_DOMAINS) as west,
     ):
         await east.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
         with pytest.raises(west.exceptions.UnknownResourceFault):
