@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from . import ops_cli
 from .service import DEFAULT_POLL_HOLD, Settings
 
 
@@ -178,6 +179,8 @@ def timers(redis_url: str, retention_day_seconds: float, interval: float) -> Non
 
     _run(run_timers(redis_url, retention_day_seconds, interval))
 
+
+ops_cli.register(main)
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from .tokens import (
     parse_task_token,
 )
 from .validation import validate_request
+from .visibility import VisibilityOperations
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class Service:
         self.settings = settings or Settings()
         self.scripts = Scripts(redis)
         self.dispatcher = PollDispatcher(redis)
-        self._handlers: dict[str, Callable[[CallContext, dict[str, Any]], Awaitable[Any]]] = {}
+        self.visibility = VisibilityOperations(self)
 
     async def close(self) -> None:
         """End open long polls (they return empty) and release the wake-up subscription."""
@@ -161,7 +162,8 @@ class Service:
         context = context or CallContext(self.settings.region)
         if not _REGION.fullmatch(context.region):
             raise validation_error(f"Invalid region: {context.region!r}")
-        handler = getattr(self, "op_" + _snake(operation), None)
+        name = "op_" + _snake(operation)
+        handler = getattr(self, name, None) or getattr(self.visibility, name, None)
         if handler is None:
             raise SWFError("UnknownOperationException", f"Operation {operation} is not supported")
         result: dict[str, Any] | None = await handler(context, request)
@@ -528,9 +530,7 @@ class Service:
     async def op_request_cancel_workflow_execution(
         self, ctx: CallContext, p: dict[str, Any]
     ) -> None:
-        await self._execution_script(
-            ctx, "execution_request_cancel", {**p, "dayMs": self._day_ms}
-        )
+        await self._execution_script(ctx, "execution_request_cancel", {**p, "dayMs": self._day_ms})
 
     async def op_terminate_workflow_execution(self, ctx: CallContext, p: dict[str, Any]) -> None:
         await self._execution_script(ctx, "execution_terminate", {**p, "dayMs": self._day_ms})
