@@ -1,0 +1,183 @@
+"""What lands in Redis: key slots, readable histories, script reloads, restarts, cluster mode."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+from redis.crc import key_slot
+
+from redswf import AsyncClient
+from redswf.embedded import bundled_valkey_server
+from redswf.keys import domain_prefix
+from tests.conftest import MAX_DOMAINS
+from tests.helpers import DECISION_LIST, WORKFLOW_TYPE, complete, register_all, schedule
+from tests.servers import RunningServer, start_server
+
+
+async def run_one_activity_workflow(client: AsyncClient, domain: str) -> str:
+    """Run a whole one-activity workflow; return its run id."""
+    await register_all(client, domain)
+    run = await client.start_workflow_execution(
+        domain=domain, workflowId="w1", workflowType=WORKFLOW_TYPE, input="in"
+    )
+    task = await client.poll_for_decision_task(domain=domain, taskList={"name": DECISION_LIST})
+    await client.respond_decision_task_completed(
+        taskToken=task["taskToken"], decisions=[schedule("a1")]
+    )
+    activity = await client.poll_for_activity_task(domain=domain, taskList={"name": "activities"})
+    await client.respond_activity_task_completed(taskToken=activity["taskToken"], result="out")
+    task = await client.poll_for_decision_task(domain=domain, taskList={"name": DECISION_LIST})
+    await client.respond_decision_task_completed(
+        taskToken=task["taskToken"], decisions=[complete("done")]
+    )
+    run_id: str = run["runId"]
+    return run_id
+
+
+def domain_keys(server: RunningServer, prefix: str) -> list[bytes]:
+    with server.client() as plain:
+        return list(plain.scan_iter(match=prefix.replace("{", "[{]").replace("}", "[}]") + ":*"))
+
+
+@pytest.mark.parametrize("name", ["plain", "a{b}c", "}{", "%7B", "ünï cødé"])
+async def test_domain_keys_share_one_slot(
+    redis_server: RunningServer, client: AsyncClient, name: str, domain: str
+) -> None:
+    domain_name = f"{name}-{domain}"
+    await run_one_activity_workflow(client, domain_name)
+    prefix = domain_prefix("us-east-1", domain_name)
+    keys = domain_keys(redis_server, prefix)
+    assert len(keys) >= 5, keys
+    slots = {key_slot(key) for key in keys}
+    assert slots == {key_slot(prefix.encode())}, f"keys of {domain_name!r} span slots {slots}"
+
+
+def test_history_readable_with_redis_cli(
+    redis_server: RunningServer, swf: Any, domain: str
+) -> None:
+    from tests.helpers import register_all_sync
+
+    register_all_sync(swf, domain)
+    run_id = swf.start_workflow_execution(
+        domain=domain, workflowId="w1", workflowType=WORKFLOW_TYPE, input="card 42"
+    )["runId"]
+    key = f"{domain_prefix('us-east-1', domain)}:hist:{run_id}"
+    output = subprocess.run(
+        ["redis-cli", "-s", str(redis_server.socket_path), "--no-raw", "XRANGE", key, "-", "+"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout
+    assert '"1-0"' in output
+    assert '"WorkflowExecutionStarted"' in output
+    assert '"DecisionTaskScheduled"' in output
+    assert "card 42" in output
+
+    with redis_server.client() as plain:
+        entry_id, fields = plain.xrange(key, count=1)[0]
+    assert entry_id == b"1-0"
+    assert fields[b"type"] == b"WorkflowExecutionStarted"
+    assert orjson.loads(fields[b"attrs"])["input"] == "card 42"
+    assert float(fields[b"ts"]) > 1.7e9
+
+
+async def test_scripts_reload_after_flush(
+    redis_server: RunningServer, client: AsyncClient, domain: str
+) -> None:
+    await client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+    with redis_server.client() as plain:
+        plain.script_flush()
+    detail = await client.describe_domain(name=domain)
+    assert detail["domainInfo"]["name"] == domain
+    await client.deprecate_domain(name=domain)
+    detail = await client.describe_domain(name=domain)
+    assert detail["domainInfo"]["status"] == "DEPRECATED"
+
+
+async def test_restart_keeps_data_and_reloads_scripts(tmp_path: Path, domain: str) -> None:
+    server = start_server(tmp_path / "aof", aof=True)
+    try:
+        async with AsyncClient(server.url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
+            run_id = await run_one_activity_workflow(client, domain)
+        server.kill()
+        server.restart()
+        async with AsyncClient(server.url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
+            page = await client.get_workflow_execution_history(
+                domain=domain, execution={"workflowId": "w1", "runId": run_id}
+            )
+            assert len(page["events"]) == 11
+            assert page["events"][-1]["eventType"] == "WorkflowExecutionCompleted"
+            # A script call after the restart: the script cache is empty on the new server.
+            await client.start_workflow_execution(
+                domain=domain, workflowId="w2", workflowType=WORKFLOW_TYPE
+            )
+    finally:
+        server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def cluster_node(tmp_path: Path) -> Iterator[str]:
+    """A one-node Redis Cluster on loopback that owns all 16,384 slots."""
+    binary = bundled_valkey_server()
+    assert binary is not None
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", str(tmp_path / "nodes.conf"),
+            "--dir", str(tmp_path),
+            "--save", "",
+            "--appendonly", "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        plain: Any = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(100):
+            try:
+                plain.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        plain.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        for _ in range(100):
+            if b"cluster_state:ok" in plain.execute_command("CLUSTER", "INFO"):
+                break
+            time.sleep(0.05)
+        plain.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_workflow_on_cluster_node(cluster_node: str, domain: str) -> None:
+    async with AsyncClient(cluster_node, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
+        redis_client: Any = client.service.redis
+        info = await redis_client.execute_command("CLUSTER", "INFO")
+        assert b"cluster_enabled:1" in info or b"cluster_state:ok" in info
+        run_id = await run_one_activity_workflow(client, domain)
+        page = await client.get_workflow_execution_history(
+            domain=domain, execution={"workflowId": "w1", "runId": run_id}
+        )
+    assert [e["eventId"] for e in page["events"]] == list(range(1, 12))
