@@ -652,3 +652,87 @@ async def test_event_limit_terminates(swf: AsyncClient, domain: str) -> None:
     last = newest["events"][0]
     assert last["eventId"] <= 25_000
     assert attributes(last)["cause"] == "EVENT_LIMIT_EXCEEDED"
+
+
+async def test_open_activity_and_timer_limits(swf: AsyncClient, domain: str) -> None:
+    await register_all(swf, domain)
+    run_id = await start(swf, domain)
+    activities = [schedule(f"a{i}") for i in range(1001)]
+    timers = [
+        decision("StartTimer", timerId=f"t{i}", startToFireTimeout="600") for i in range(1001)
+    ]
+    await respond(swf, await next_decision(swf, domain), *activities, *timers)
+    events: list[Any] = []
+    token: str | None = None
+    for _ in range(10):
+        page = await swf.get_workflow_execution_history(
+            domain=domain,
+            execution={"workflowId": "w1", "runId": run_id},
+            **({"nextPageToken": token} if token else {}),
+        )
+        events += page["events"]
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    assert len(events) == 2 + 2 + 2002 + 1, "expected every event of the batch"
+    failed = [e for e in events if e["eventType"].endswith("Failed")]
+    causes = [(e["eventType"], attributes(e)["cause"]) for e in failed]
+    assert causes == [
+        ("ScheduleActivityTaskFailed", "OPEN_ACTIVITIES_LIMIT_EXCEEDED"),
+        ("StartTimerFailed", "OPEN_TIMERS_LIMIT_EXCEEDED"),
+    ]
+    assert attributes(failed[0])["activityId"] == "a1000"
+    detail = await swf.describe_workflow_execution(
+        domain=domain, execution={"workflowId": "w1", "runId": run_id}
+    )
+    assert detail["openCounts"]["openActivityTasks"] == 1000
+    assert detail["openCounts"]["openTimers"] == 1000
+
+
+async def test_task_list_override_times_out(swf: AsyncClient, domain: str) -> None:
+    await register_all(swf, domain)
+    run_id = await start(swf, domain)
+    task = await next_decision(swf, domain)
+    await swf.respond_decision_task_completed(
+        taskToken=task["taskToken"],
+        decisions=[decision("StartTimer", timerId="t", startToFireTimeout="0")],
+        taskList={"name": "nobody-polls-here"},
+        taskListScheduleToStartTimeout="1",
+    )
+    # The timer fires at once; its decision task goes to the override list, where nobody
+    # polls, times out after one second, and a new one comes back on the run's own list.
+    task = await next_decision(swf, domain)
+    timed_out = first(task["events"], "DecisionTaskTimedOut")
+    assert attributes(timed_out)["timeoutType"] == "SCHEDULE_TO_START"
+    assert attributes(timed_out)["startedEventId"] == 0
+    scheduled = [e for e in task["events"] if e["eventType"] == "DecisionTaskScheduled"]
+    assert attributes(scheduled[-2])["taskList"] == {"name": "nobody-polls-here"}
+    assert attributes(scheduled[-2])["scheduleToStartTimeout"] == "1"
+    assert attributes(scheduled[-1])["taskList"] == {"name": DECISION_LIST}
+    completed = first(task["events"], "DecisionTaskCompleted")
+    assert attributes(completed)["taskList"] == {"name": "nobody-polls-here"}
+    assert attributes(completed)["taskListScheduleToStartTimeout"] == "1"
+    await respond(swf, task, complete())
+    assert await status(swf, domain, "w1", run_id) == "COMPLETED"
+
+
+async def test_continued_child_keeps_parent(swf: AsyncClient, domain: str) -> None:
+    await register_all(swf, domain)
+    parent_id, child_run = await start_parent_with_child(swf, domain, "TERMINATE")
+    new_child: str | None = None
+    for _ in range(5):
+        task = await next_decision(swf, domain)
+        if task["workflowExecution"]["workflowId"] == "child":
+            await respond(swf, task, decision("ContinueAsNewWorkflowExecution", input="2"))
+            events = await history(swf, domain, "child", child_run)
+            new_child = attributes(events[-1])["newExecutionRunId"]
+            break
+        await respond(swf, task)
+    assert new_child is not None, "the child never got a decision task"
+    started = attributes((await history(swf, domain, "child", new_child))[0])
+    assert started["parentWorkflowExecution"] == {"workflowId": "parent", "runId": parent_id}
+    assert started["continuedExecutionRunId"] == child_run
+
+    # The parent follows the new run: terminating the parent terminates it.
+    await swf.terminate_workflow_execution(domain=domain, workflowId="parent")
+    await wait_for_status(swf, domain, "child", new_child, "TERMINATED")

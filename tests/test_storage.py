@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -125,10 +126,52 @@ async def test_restart_keeps_data_and_reloads_scripts(tmp_path: Path, domain: st
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """Return a free loopback port whose cluster bus port (port + 10000) is free too."""
+    for _ in range(100):
+        port = random.randrange(20000, 30000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
         return port
+    raise RuntimeError("no free port pair found")
+
+
+def start_cluster_node(binary: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a cluster-enabled server on a free loopback port; retry if the port was taken."""
+    for _ in range(5):
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(data_dir / f"nodes-{port}.conf"),
+                "--dir", str(data_dir),
+                "--save", "",
+                "--appendonly", "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        plain: Any = redis.Redis(host="127.0.0.1", port=port)
+        try:
+            for _ in range(100):
+                if process.poll() is not None:
+                    break
+                try:
+                    plain.ping()
+                    return process, port
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+        finally:
+            plain.close()
+        process.kill()
+        process.wait()
+    raise RuntimeError("no cluster node started after 5 ports")
 
 
 @pytest.fixture
@@ -136,29 +179,9 @@ def cluster_node(tmp_path: Path) -> Iterator[str]:
     """A one-node Redis Cluster on loopback that owns all 16,384 slots."""
     binary = bundled_valkey_server()
     assert binary is not None
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", str(tmp_path / "nodes.conf"),
-            "--dir", str(tmp_path),
-            "--save", "",
-            "--appendonly", "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    process, port = start_cluster_node(binary, tmp_path)
     try:
         plain: Any = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                plain.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         plain.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
         for _ in range(100):
             if b"cluster_state:ok" in plain.execute_command("CLUSTER", "INFO"):
