@@ -173,11 +173,18 @@ def serve(
     show_default=True,
     help="Seconds between two sweeps for due items.",
 )
-def timers(redis_url: str, retention_day_seconds: float, interval: float) -> None:
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1, max=10000),
+    default=200,
+    show_default=True,
+    help="Due items fired by one script call; smaller batches keep each call shorter.",
+)
+def timers(redis_url: str, retention_day_seconds: float, interval: float, batch: int) -> None:
     """Run only the timer and timeout service (any number may run against one Redis)."""
     from .server import run_timers
 
-    _run(run_timers(redis_url, retention_day_seconds, interval))
+    _run(run_timers(redis_url, retention_day_seconds, interval, batch))
 
 
 ops_cli.register(main)

@@ -134,7 +134,9 @@ def _bound_port(runner: web.AppRunner) -> int:
     raise RuntimeError("the HTTP server has no TCP address")
 
 
-async def run_timers(redis_url: str, retention_day_seconds: float, interval: float) -> None:
+async def run_timers(
+    redis_url: str, retention_day_seconds: float, interval: float, batch: int
+) -> None:
     """Run the timer service alone until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,7 +147,7 @@ async def run_timers(redis_url: str, retention_day_seconds: float, interval: flo
         version = await check_redis(redis)
         logger.info("timer service using Redis %s at %s", version, redis_url)
         service = TimerService(
-            redis, retention_day_seconds=retention_day_seconds, interval=interval
+            redis, retention_day_seconds=retention_day_seconds, interval=interval, batch=batch
         )
         await service.run(stop)
     finally:
