@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from redswf import AsyncClient
+from redswf import AsyncClient, Client
 from tests.conftest import MAX_DOMAINS
 from tests.helpers import ACTIVITY_TYPE, WORKFLOW_TYPE, register_all
 
@@ -214,3 +214,17 @@ async def test_validation_error_stores_nothing(client: AsyncClient, domain: str)
     assert "workflowExecutionRetentionPeriodInDays" in caught.value.response["Error"]["Message"]
     with pytest.raises(client.exceptions.UnknownResourceFault):
         await client.describe_domain(name=domain)
+
+
+def test_sync_client_mirrors_boto3(redis_url: str, domain: str) -> None:
+    with Client(redis_url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
+        client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+        detail = client.describe_domain(name=domain)
+        assert detail["domainInfo"]["name"] == domain
+        assert detail["ResponseMetadata"]["HTTPStatusCode"] == 200
+        with pytest.raises(client.exceptions.DomainAlreadyExistsFault):
+            client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+        empty = client.poll_for_activity_task(domain=domain, taskList={"name": "idle"})
+        assert "taskToken" not in empty
+        with pytest.raises(AttributeError):
+            client.no_such_operation  # noqa: B018
