@@ -6,7 +6,8 @@
 -- still stands; a stale item does nothing.
 -- Events: WorkflowExecutionTimedOut, DecisionTaskTimedOut, ActivityTaskTimedOut, TimerFired,
 --   WorkflowExecutionTerminated / WorkflowExecutionCancelRequested (child policy), each
---   followed by what SWF does next; retention deletes a closed run and its history.
+--   followed by what SWF does next; retention deletes a closed run, its history and
+--   its index entries.
 --@include common
 --@include execution
 
@@ -100,12 +101,14 @@ local function fire_child_policy(run_id, policy)
   end
 end
 
--- UNLINK frees large histories in a background thread, so expiry never blocks Redis.
+-- Retention expiry: delete a closed run, its history and its visibility index entries.
+-- Closing already removed its tasks, leases, timers, children and due items. UNLINK frees a
+-- large history in a background thread, so freeing it does not block Redis.
 local function expire_run(run_id)
-  if redis.call('HGET', k_run(run_id), 'status') ~= 'CLOSED' then return end
+  local run = hgetall(k_run(run_id))
+  if not run or run.status ~= 'CLOSED' then return end
+  vis_remove_closed(run)
   redis.call('UNLINK', k_run(run_id), k_hist(run_id))
-  redis.call('ZREM', K_VIS_CLOSED_START, run_id)
-  redis.call('ZREM', K_VIS_CLOSED_CLOSE, run_id)
 end
 
 local items = redis.call('ZRANGEBYSCORE', K_TIMEOUTS, '-inf', now, 'LIMIT', 0, A.limit)

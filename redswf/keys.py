@@ -56,6 +56,15 @@ class DomainKeys:
     def open_runs(self) -> str:
         return f"{self.prefix}:open"
 
+    @property
+    def tags(self) -> str:
+        return f"{self.prefix}:tags"
+
+    def visibility(self, index: str, filter_part: str = "") -> str:
+        """Return a visibility index: ``index`` is ``open``, ``closed:start`` or
+        ``closed:close``, and ``filter_part`` is empty or ``:<filter>:<value>``."""
+        return f"{self.prefix}:vis:{index}{filter_part}"
+
     def activity_queue(self, task_list: str) -> str:
         return f"{self.prefix}:atl:{task_list}"
 

@@ -83,6 +83,49 @@ local function notify_parent(run, close_status, outcome, now)
   schedule_decision(parent, now)
 end
 
+-- Visibility indexes: sorted sets of run ids that the List and Count operations read. A run
+-- is in the base index of its state and in one index per filter value: its workflow id,
+-- its type name, its type name and version, each of its tags, and once closed its close
+-- status. Open indexes are scored by start time. Each closed index exists twice, scored by
+-- start time (`closed:start`) and by close time (`closed:close`). The filter part follows
+-- the base key, as in `P:vis:open:tag:<tag>`. A run has at most 5 tags, so each loop over
+-- the parts runs at most 10 times.
+local function vis_filter_parts(run)
+  local parts = {'', ':wid:' .. run.workflowId, ':typename:' .. run.typeName,
+    ':type:' .. run.typeName .. ':' .. run.typeVersion}
+  if run.tagList and run.tagList ~= '' then
+    for _, tag in ipairs(cjson.decode(run.tagList)) do parts[#parts + 1] = ':tag:' .. tag end
+  end
+  return parts
+end
+
+local function vis_add_open(run)
+  for _, part in ipairs(vis_filter_parts(run)) do
+    redis.call('ZADD', K_VIS_OPEN .. part, run.startMs, run.runId)
+  end
+end
+
+-- Move a run that has just closed (its closeStatus set) from the open to the closed indexes.
+local function vis_move_to_closed(run, close_ms)
+  local parts = vis_filter_parts(run)
+  for _, part in ipairs(parts) do redis.call('ZREM', K_VIS_OPEN .. part, run.runId) end
+  parts[#parts + 1] = ':status:' .. run.closeStatus
+  for _, part in ipairs(parts) do
+    redis.call('ZADD', K_VIS_CLOSED_START .. part, run.startMs, run.runId)
+    redis.call('ZADD', K_VIS_CLOSED_CLOSE .. part, close_ms, run.runId)
+  end
+end
+
+-- Remove a closed run from every closed index (retention expiry).
+local function vis_remove_closed(run)
+  local parts = vis_filter_parts(run)
+  parts[#parts + 1] = ':status:' .. run.closeStatus
+  for _, part in ipairs(parts) do
+    redis.call('ZREM', K_VIS_CLOSED_START .. part, run.runId)
+    redis.call('ZREM', K_VIS_CLOSED_CLOSE .. part, run.runId)
+  end
+end
+
 -- Close a run: from here on no event is added and every task token of it is unknown.
 -- Loops are bounded by the open limits (1,000 activities, timers and children each).
 -- The child policy applies when a run is terminated or times out; each open child gets a
@@ -119,9 +162,7 @@ local function close_run(run, close_status, now, day_ms, outcome, child_policy)
   if redis.call('HGET', K_OPEN, run.workflowId) == run.runId then
     redis.call('HDEL', K_OPEN, run.workflowId)
   end
-  redis.call('ZREM', K_VIS_OPEN, run.runId)
-  redis.call('ZADD', K_VIS_CLOSED_START, run.startMs, run.runId)
-  redis.call('ZADD', K_VIS_CLOSED_CLOSE, now, run.runId)
+  vis_move_to_closed(run, now)
 
   -- Retention: 'NONE' and '0' keep the closed run for no time at all, so it expires at once.
   local retention = redis.call('HGET', K_DOMAIN, 'retention')
@@ -179,7 +220,8 @@ local function start_run(req, wtype, config, now)
   for name, value in pairs(run) do fields[#fields + 1] = name; fields[#fields + 1] = value end
   if config.lambdaRole then fields[#fields + 1] = 'lambdaRole'; fields[#fields + 1] = config.lambdaRole end
   if req.tagList and #req.tagList > 0 then
-    fields[#fields + 1] = 'tagList'; fields[#fields + 1] = cjson.encode(req.tagList)
+    run.tagList = cjson.encode(req.tagList)
+    fields[#fields + 1] = 'tagList'; fields[#fields + 1] = run.tagList
   end
   if req.parentRunId then
     for _, name in ipairs({'parentWorkflowId', 'parentRunId', 'parentInitiatedEventId'}) do
@@ -189,7 +231,7 @@ local function start_run(req, wtype, config, now)
   end
   redis.call('HSET', k_run(run_id), unpack(fields))
   redis.call('HSET', K_OPEN, req.workflowId, run_id)
-  redis.call('ZADD', K_VIS_OPEN, now, run_id)
+  vis_add_open(run)
 
   local attrs = {
     workflowType = {name = wtype.name, version = wtype.version},
