@@ -193,10 +193,11 @@ class Service:
         tags = p.get("tags") or []
         if len(tags) > 50:
             raise SWFError("TooManyTagsFault", "A domain can have at most 50 tags")
-        if await self.redis.hlen(registry) >= MAX_DOMAINS and not await self.redis.hexists(
+        limit = self.settings.max_domains
+        if await self.redis.hlen(registry) >= limit and not await self.redis.hexists(
             registry, name
         ):
-            raise SWFError("LimitExceededFault", f"The region already has {MAX_DOMAINS} domains")
+            raise SWFError("LimitExceededFault", f"The region already has {limit} domains")
         dk = self._keys(ctx, name)
         args = {
             "name": name,

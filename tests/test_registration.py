@@ -228,3 +228,15 @@ def test_sync_client_mirrors_boto3(redis_url: str, domain: str) -> None:
         assert "taskToken" not in empty
         with pytest.raises(AttributeError):
             client.no_such_operation  # noqa: B018
+
+
+async def test_domain_limit_setting(redis_url: str) -> None:
+    region = f"limit-{uuid.uuid4().hex[:8]}"  # a region of this test alone, so it starts empty
+    async with AsyncClient(redis_url, region_name=region, max_domains=2) as client:
+        await client.register_domain(name="a", workflowExecutionRetentionPeriodInDays="1")
+        await client.register_domain(name="b", workflowExecutionRetentionPeriodInDays="1")
+        with pytest.raises(client.exceptions.LimitExceededFault) as caught:
+            await client.register_domain(name="c", workflowExecutionRetentionPeriodInDays="1")
+        assert caught.value.response["Error"]["Message"] == "The region already has 2 domains"
+        with pytest.raises(client.exceptions.DomainAlreadyExistsFault):
+            await client.register_domain(name="a", workflowExecutionRetentionPeriodInDays="1")
