@@ -38,6 +38,7 @@ SCRIPT_NAMES = (
     "activity_heartbeat",
     "task_unlease",
     "timeouts_fire",
+    "tags_change",
 )
 
 

@@ -29,7 +29,7 @@ from .tokens import (
     parse_task_token,
 )
 from .validation import validate_request
-from .visibility import VisibilityOperations
+from .visibility import VisibilityOperations, check_resource_tags
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +191,7 @@ class Service:
         name = p["name"]
         registry = keys.registry_key(ctx.region)
         tags = p.get("tags") or []
+        check_resource_tags(tags)
         if len(tags) > 50:
             raise SWFError("TooManyTagsFault", "A domain can have at most 50 tags")
         limit = self.settings.max_domains

@@ -10,9 +10,9 @@ DECISION_LIST = "decisions"
 ACTIVITY_LIST = "activities"
 
 
-async def register_all(client: Any, domain: str) -> None:
+async def register_all(client: Any, domain: str, retention: str = "1") -> None:
     """Register a domain, a workflow type and an activity type with every default set."""
-    await client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+    await client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays=retention)
     await client.register_workflow_type(
         domain=domain,
         **WORKFLOW_TYPE,
@@ -32,9 +32,9 @@ async def register_all(client: Any, domain: str) -> None:
     )
 
 
-def register_all_sync(client: Any, domain: str) -> None:
+def register_all_sync(client: Any, domain: str, retention: str = "1") -> None:
     """The same as :func:`register_all` for a blocking client such as boto3."""
-    client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
+    client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays=retention)
     client.register_workflow_type(
         domain=domain,
         **WORKFLOW_TYPE,
