@@ -17,6 +17,9 @@ local run, err = leased_decision(A.runId, A.startedEventId, A.secret)
 if not run then return err end
 
 local now = now_ms()
+-- A deprecated domain starts no new run or activity task, even of a type undeprecated since,
+-- so its types count as deprecated here.
+local domain_deprecated = redis.call('HGET', K_DOMAIN, 'status') == 'DEPRECATED'
 -- Room for the largest batch: three events a decision plus the task's own events.
 if terminate_if_full(run, 3 * #A.decisions + 3, now, A.dayMs) then
   flush_wakes()
@@ -64,7 +67,7 @@ local function schedule_activity(d)
   local who = {activityType = at, activityId = d.activityId}
   local atype = hgetall(k_type('activity', at.name, at.version))
   if not atype then return failed('ScheduleActivityTaskFailed', who, 'ACTIVITY_TYPE_DOES_NOT_EXIST') end
-  if atype.status == 'DEPRECATED' then return failed('ScheduleActivityTaskFailed', who, 'ACTIVITY_TYPE_DEPRECATED') end
+  if atype.status == 'DEPRECATED' or domain_deprecated then return failed('ScheduleActivityTaskFailed', who, 'ACTIVITY_TYPE_DEPRECATED') end
   if redis.call('HEXISTS', k_actids(run.runId), d.activityId) == 1 then
     return failed('ScheduleActivityTaskFailed', who, 'ACTIVITY_ID_ALREADY_IN_USE')
   end
@@ -223,7 +226,7 @@ local CONFIG_CAUSES = {
 local function new_run_settings(wt, d)
   local wtype = hgetall(k_type('workflow', wt.name, wt.version))
   if not wtype then return nil, nil, 'WORKFLOW_TYPE_DOES_NOT_EXIST' end
-  if wtype.status == 'DEPRECATED' then return nil, nil, 'WORKFLOW_TYPE_DEPRECATED' end
+  if wtype.status == 'DEPRECATED' or domain_deprecated then return nil, nil, 'WORKFLOW_TYPE_DEPRECATED' end
   local req = {
     taskList = d.taskList and d.taskList.name, executionStartToCloseTimeout = d.executionStartToCloseTimeout,
     taskStartToCloseTimeout = d.taskStartToCloseTimeout, childPolicy = d.childPolicy,
