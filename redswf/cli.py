@@ -100,6 +100,18 @@ def main(log_level: str) -> None:
     help='Send "taskToken": "" in empty polls instead of leaving the member out.',
 )
 @click.option(
+    "--resp-port",
+    type=click.IntRange(min=0, max=65535),
+    help="Also serve the SWF operations over the Redis protocol (RESP) on this port; "
+    "0 picks a free one. Off when not given.",
+)
+@click.option("--resp-host", help="RESP listen address [default: the --host value].")
+@click.option(
+    "--resp-port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the bound RESP port to this file once listening.",
+)
+@click.option(
     "--max-domains",
     type=click.IntRange(min=1),
     default=100,
@@ -123,6 +135,9 @@ def serve(
     poll_hold: float,
     retention_day_seconds: float,
     empty_poll_token: bool,
+    resp_port: int | None,
+    resp_host: str | None,
+    resp_port_file: Path | None,
     max_domains: int,
     no_timers: bool,
 ) -> None:
@@ -147,6 +162,9 @@ def serve(
         settings=settings,
         port_file=port_file,
         timers=not no_timers,
+        resp_port=resp_port,
+        resp_host=resp_host,
+        resp_port_file=resp_port_file,
     )
     _run(run_server(options))
 

@@ -99,7 +99,12 @@ def execution_filter_options(command: Command) -> Command:
             "--closed", is_flag=True, help="Closed executions (default: open executions)."
         ),
         click.option("--workflow-id", help="Only runs of this workflow id."),
-        click.option("--type", "type_ref", metavar="NAME[:VERSION]", help="Only this type."),
+        click.option(
+            "--type",
+            "type_ref",
+            metavar="NAME[:VERSION]",
+            help="Only executions of this workflow type name (any version, or VERSION).",
+        ),
         click.option("--tag", help="Only executions that carry this tag."),
         click.option(
             "--close-status",

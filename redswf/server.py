@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from .connection import connect
 from .embedded import EmbeddedRedis, EmbeddedRedisConfig
 from .http import create_app
+from .resp import close_resp_server, start_resp_server
 from .service import Service, Settings
 from .timers import TimerService
 
@@ -34,6 +35,9 @@ class ServeOptions:
     port_file: Path | None = None
     shutdown_timeout: float = 10.0
     timers: bool = True
+    resp_port: int | None = None  # None: no RESP server
+    resp_host: str | None = None  # None: the HTTP host
+    resp_port_file: Path | None = None
 
 
 async def check_redis(redis: Redis) -> str:
@@ -77,6 +81,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
     runner: web.AppRunner | None = None
     service: Service | None = None
     timer_task: asyncio.Task[None] | None = None
+    resp_server: asyncio.Server | None = None
     try:
         version = await check_redis(redis)
         logger.info("using Redis %s at %s", version, redis_url)
@@ -106,6 +111,13 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
         )
         if options.port_file is not None:
             options.port_file.write_text(f"{port}\n")
+        if options.resp_port is not None:
+            resp_host = options.resp_host or options.host
+            resp_server = await start_resp_server(service, resp_host, options.resp_port)
+            resp_port = resp_server.sockets[0].getsockname()[1]
+            logger.info("redswf RESP server listening on %s:%d", resp_host, resp_port)
+            if options.resp_port_file is not None:
+                options.resp_port_file.write_text(f"{resp_port}\n")
         await stop.wait()
         logger.info("stopping: ending open long polls")
     finally:
@@ -114,6 +126,8 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
             await timer_task
         if service is not None:
             await service.close()
+        if resp_server is not None:
+            await close_resp_server(resp_server, options.shutdown_timeout)
         if runner is not None:
             await runner.cleanup()
         await redis.aclose()
