@@ -50,7 +50,8 @@ RUN_STARTING_DECISIONS = frozenset(
     {"StartChildWorkflowExecution", "ContinueAsNewWorkflowExecution"}
 )
 
-_REGION = re.compile(r"[a-z0-9-]{1,32}")
+# Region names as they appear in SigV4 credential scopes, e.g. "us-east-1".
+REGION_PATTERN = re.compile(r"[a-z0-9-]{1,32}")
 _WORKFLOW_DEFAULTS = (
     "defaultTaskStartToCloseTimeout",
     "defaultExecutionStartToCloseTimeout",
@@ -160,7 +161,7 @@ class Service:
         """Validate and run one SWF operation; raise SWFError for every fault."""
         request = validate_request(operation, params)
         context = context or CallContext(self.settings.region)
-        if not _REGION.fullmatch(context.region):
+        if not REGION_PATTERN.fullmatch(context.region):
             raise validation_error(f"Invalid region: {context.region!r}")
         name = "op_" + _snake(operation)
         handler = getattr(self, name, None) or getattr(self.visibility, name, None)
