@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+SUBSCRIBE_TIMEOUT = 5.0  # seconds a first poller waits for the subscription's confirmation
 WaitKey = tuple[str, str, str]  # (channel, "a" or "d", task list)
 
 
@@ -111,31 +112,47 @@ class PollDispatcher:
                 waiter.woken.set()
 
     async def _subscribe(self, channel: str) -> None:
+        """Subscribe to a domain's wake-up channel once; wait for the server's confirmation.
+
+        The wait is bounded: without a confirmation the poller still leases and waits, and
+        only a wake-up sent before the subscription took effect can be missed.
+        """
         confirmed = self._subscribed.get(channel)
         if confirmed is None:
             confirmed = asyncio.get_running_loop().create_future()
             self._subscribed[channel] = confirmed
-            if self._pubsub is None:
-                self._pubsub = self._redis.pubsub()
-            await self._pubsub.ssubscribe(channel)
-            if self._reader is None:
+            try:
+                if self._pubsub is None:
+                    self._pubsub = self._redis.pubsub()
+                await self._pubsub.ssubscribe(channel)
+            except (RedisError, OSError):
+                # Let a later poll try again; pollers already waiting go on unsubscribed.
+                del self._subscribed[channel]
+                confirmed.set_result(None)
+                raise
+            if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="redswf-poll-wakeups")
-        await asyncio.shield(confirmed)
+        try:
+            await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT)
+        except TimeoutError:
+            logger.warning("no confirmation of the subscription to %s yet", channel)
 
     async def _read(self) -> None:
         assert self._pubsub is not None
         while not self._closed:
             try:
                 message = await self._pubsub.get_message(timeout=5.0)
+                if message is not None:
+                    self._handle(message)
             except (RedisError, OSError) as exc:
                 # redis-py resubscribes when it reconnects; messages sent meanwhile are lost,
                 # so every waiter checks its task list again.
                 logger.warning("wake-up subscription lost, reconnecting: %s", exc)
                 await asyncio.sleep(0.5)
                 self.wake_all()
-                continue
-            if message is not None:
-                self._handle(message)
+            except Exception:
+                # The reader must outlive any bad message, or every poll would wait its hold.
+                logger.exception("wake-up message could not be handled")
 
     def _handle(self, message: dict[str, Any]) -> None:
         channel = _text(message["channel"])
@@ -153,6 +170,9 @@ class PollDispatcher:
         """End every wait at once (each returns no task) and drop the subscription."""
         self._closed = True
         self.wake_all()
+        for confirmed in self._subscribed.values():
+            if not confirmed.done():
+                confirmed.set_result(None)
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
