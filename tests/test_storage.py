@@ -20,7 +20,7 @@ from redswf.embedded import bundled_valkey_server
 from redswf.keys import domain_prefix
 from tests.conftest import MAX_DOMAINS
 from tests.helpers import DECISION_LIST, WORKFLOW_TYPE, complete, register_all, schedule
-from tests.servers import RunningServer, start_server
+from tests.servers import RunningServer, cli_binary, start_server
 
 
 async def run_one_activity_workflow(client: AsyncClient, domain: str) -> str:
@@ -72,7 +72,7 @@ def test_history_readable_with_redis_cli(
     )["runId"]
     key = f"{domain_prefix('us-east-1', domain)}:hist:{run_id}"
     output = subprocess.run(
-        ["redis-cli", "-s", str(redis_server.socket_path), "--no-raw", "XRANGE", key, "-", "+"],
+        [cli_binary(), "-s", str(redis_server.socket_path), "--no-raw", "XRANGE", key, "-", "+"],
         capture_output=True,
         text=True,
         check=True,
