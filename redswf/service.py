@@ -555,11 +555,11 @@ class Service:
         dk = self._keys(ctx, p["domain"])
         if p.get("nextPageToken"):
             return await self._decision_task_page(dk, p)
-        await self._require_domain(dk, p["domain"])
         task_list = p["taskList"]["name"]
         reverse = bool(p.get("reverseOrder"))
         secret = new_secret()
         args = {
+            "domain": p["domain"],
             "taskList": task_list,
             "identity": p.get("identity"),
             "secret": secret,
@@ -724,10 +724,10 @@ class Service:
         self, ctx: CallContext, p: dict[str, Any]
     ) -> dict[str, Any]:
         dk = self._keys(ctx, p["domain"])
-        await self._require_domain(dk, p["domain"])
         task_list = p["taskList"]["name"]
         secret = new_secret()
         args = {
+            "domain": p["domain"],
             "taskList": task_list,
             "identity": p.get("identity"),
             "secret": secret,
