@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,16 +57,30 @@ def parse_task_token(text: str, kind: str) -> TaskToken:
     raise SWFError("UnknownResourceFault", f"Unknown {what} task token: {text[:64]!r}")
 
 
+PAGE_TOKEN_LIFETIME = 24 * 3600  # seconds, as in SWF
+
+
 def encode_page_token(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+    """Encode a page token; it records when it was issued, so it expires after 24 hours."""
+    stamped = {**data, "at": int(time.time())}
+    return base64.urlsafe_b64encode(orjson.dumps(stamped)).decode().rstrip("=")
 
 
 def decode_page_token(text: str, kind: str) -> dict[str, Any]:
-    """Decode a page token of the given kind; raise ValidationException 'Invalid token'."""
+    """Decode a page token of the given kind.
+
+    Raises ValidationException ``Invalid token`` for a token that is not one, and
+    ``Specified token has exceeded its maximum lifetime`` for one older than 24 hours.
+    """
     try:
         data = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise validation_error("Invalid token") from None
     if not isinstance(data, dict) or data.get("k") != kind:
         raise validation_error("Invalid token")
+    issued = data.get("at")
+    if not isinstance(issued, int) or isinstance(issued, bool):
+        raise validation_error("Invalid token")
+    if time.time() - issued > PAGE_TOKEN_LIFETIME:
+        raise validation_error("Specified token has exceeded its maximum lifetime")
     return data

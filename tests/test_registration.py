@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -240,3 +241,17 @@ async def test_domain_limit_setting(redis_url: str) -> None:
         assert caught.value.response["Error"]["Message"] == "The region already has 2 domains"
         with pytest.raises(client.exceptions.DomainAlreadyExistsFault):
             await client.register_domain(name="a", workflowExecutionRetentionPeriodInDays="1")
+
+
+async def test_page_token_expires(client: AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = await client.list_domains(registrationStatus="REGISTERED", maximumPageSize=1)
+    token = page["nextPageToken"]
+    issued = time.time()
+    monkeypatch.setattr(time, "time", lambda: issued + 24 * 3600 + 5)
+    with pytest.raises(ClientError) as caught:
+        await client.list_domains(
+            registrationStatus="REGISTERED", maximumPageSize=1, nextPageToken=token
+        )
+    assert caught.value.response["Error"]["Message"] == (
+        "Specified token has exceeded its maximum lifetime"
+    )
