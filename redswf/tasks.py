@@ -53,37 +53,14 @@ class TaskOperations:
         dk = self.service.domain_keys(ctx, p["domain"])
         if p.get("nextPageToken"):
             return await self._decision_task_page(dk, p)
-        task_list = p["taskList"]["name"]
         reverse = bool(p.get("reverseOrder"))
         secret = new_secret()
         args = {
-            "domain": p["domain"],
-            "taskList": task_list,
-            "identity": p.get("identity"),
-            "secret": secret,
             "pageSize": page_size(p),
             "reverse": reverse,
             "fromPrevious": bool(p.get("startAtPreviousStartedEvent")),
-            "dayMs": self.service.day_ms,
         }
-
-        async def lease() -> dict[str, Any] | None:
-            task: dict[str, Any] = await self.service.scripts.run("decision_lease", dk.prefix, args)
-            if not task:
-                return None
-            if not ctx.alive() and await self._unlease(dk, "decision", task, secret):
-                return None
-            return task
-
-        task = await self.service.dispatcher.wait_for_task(
-            dk.wake_channel,
-            "d",
-            task_list,
-            lease,
-            self.service.settings.poll_hold,
-            ctx.alive,
-            lambda t: bool(t.get("more")),
-        )
+        task = await self._lease_or_wait(ctx, dk, p, "decision", secret, args)
         if task is None:
             return self._empty_poll(decision=True)
         token = str(
@@ -102,6 +79,48 @@ class TaskOperations:
                 token, task, reverse, task["lo"], task["hi"], task["nextEventId"]
             )
         return result
+
+    async def _lease_or_wait(
+        self,
+        ctx: CallContext,
+        dk: keys.DomainKeys,
+        p: dict[str, Any],
+        kind: str,
+        secret: str,
+        extra_args: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Lease a task of ``kind`` ("decision" or "activity") now or within the poll hold.
+
+        A lease whose client went away while the script ran is undone, so the task goes to
+        another poller.
+        """
+        task_list = p["taskList"]["name"]
+        args = {
+            "domain": p["domain"],
+            "taskList": task_list,
+            "identity": p.get("identity"),
+            "secret": secret,
+            "dayMs": self.service.day_ms,
+            **extra_args,
+        }
+
+        async def lease() -> dict[str, Any] | None:
+            task: dict[str, Any] = await self.service.scripts.run(f"{kind}_lease", dk.prefix, args)
+            if not task:
+                return None
+            if not ctx.alive() and await self._unlease(dk, kind, task, secret):
+                return None
+            return task
+
+        return await self.service.dispatcher.wait_for_task(
+            dk.wake_channel,
+            kind[0],
+            task_list,
+            lease,
+            self.service.settings.poll_hold,
+            ctx.alive,
+            lambda t: bool(t.get("more")),
+        )
 
     def _empty_poll(self, decision: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"startedEventId": 0}
@@ -229,33 +248,8 @@ class TaskOperations:
         self, ctx: CallContext, p: dict[str, Any]
     ) -> dict[str, Any]:
         dk = self.service.domain_keys(ctx, p["domain"])
-        task_list = p["taskList"]["name"]
         secret = new_secret()
-        args = {
-            "domain": p["domain"],
-            "taskList": task_list,
-            "identity": p.get("identity"),
-            "secret": secret,
-            "dayMs": self.service.day_ms,
-        }
-
-        async def lease() -> dict[str, Any] | None:
-            task: dict[str, Any] = await self.service.scripts.run("activity_lease", dk.prefix, args)
-            if not task:
-                return None
-            if not ctx.alive() and await self._unlease(dk, "activity", task, secret):
-                return None
-            return task
-
-        task = await self.service.dispatcher.wait_for_task(
-            dk.wake_channel,
-            "a",
-            task_list,
-            lease,
-            self.service.settings.poll_hold,
-            ctx.alive,
-            lambda t: bool(t.get("more")),
-        )
+        task = await self._lease_or_wait(ctx, dk, p, "activity", secret, {})
         if task is None:
             return self._empty_poll(decision=False)
         token = TaskToken(
