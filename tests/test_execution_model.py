@@ -736,3 +736,66 @@ async def test_continued_child_keeps_parent(swf: AsyncClient, domain: str) -> No
     # The parent follows the new run: terminating the parent terminates it.
     await swf.terminate_workflow_execution(domain=domain, workflowId="parent")
     await wait_for_status(swf, domain, "child", new_child, "TERMINATED")
+
+
+@pytest.mark.parametrize(
+    ("close", "event_type", "outcome"),
+    [
+        (
+            decision("FailWorkflowExecution", reason="bad card", details="code 51"),
+            "ChildWorkflowExecutionFailed",
+            {"reason": "bad card", "details": "code 51"},
+        ),
+        (
+            decision("CancelWorkflowExecution", details="asked to"),
+            "ChildWorkflowExecutionCanceled",
+            {"details": "asked to"},
+        ),
+    ],
+)
+async def test_child_failure_and_cancel_reach_parent(
+    swf: AsyncClient,
+    domain: str,
+    close: dict[str, Any],
+    event_type: str,
+    outcome: dict[str, str],
+) -> None:
+    await register_all(swf, domain)
+    parent_id, child_run = await start_parent_with_child(swf, domain, "TERMINATE")
+    for _ in range(5):
+        task = await next_decision(swf, domain)
+        if task["workflowExecution"]["workflowId"] == "child":
+            await respond(swf, task, close)
+            break
+        await respond(swf, task)
+    events = await history(swf, domain, "parent", parent_id)
+    assert attributes(first(events, event_type)) == {
+        "workflowExecution": {"workflowId": "child", "runId": child_run},
+        "workflowType": WORKFLOW_TYPE,
+        "initiatedEventId": 5,
+        "startedEventId": 6,
+        **outcome,
+    }
+
+
+async def test_open_children_limit(swf: AsyncClient, domain: str) -> None:
+    await register_all(swf, domain)
+    run_id = await start(swf, domain, "parent")
+    children = [
+        decision("StartChildWorkflowExecution", workflowType=WORKFLOW_TYPE, workflowId=f"c{i}")
+        for i in range(1001)
+    ]
+    await respond(swf, await next_decision(swf, domain), *children)
+    newest = await swf.get_workflow_execution_history(
+        domain=domain,
+        execution={"workflowId": "parent", "runId": run_id},
+        reverseOrder=True,
+        maximumPageSize=2,
+    )
+    failed = newest["events"][1]
+    assert attributes(failed)["cause"] == "OPEN_CHILDREN_LIMIT_EXCEEDED"
+    assert attributes(failed)["workflowId"] == "c1000"
+    detail = await swf.describe_workflow_execution(
+        domain=domain, execution={"workflowId": "parent", "runId": run_id}
+    )
+    assert detail["openCounts"]["openChildWorkflowExecutions"] == 1000
