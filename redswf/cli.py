@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
+from redis.exceptions import RedisError
 
 from . import ops_cli
+from .embedded import EmbeddedRedisError, default_data_dir, default_redis_url
 from .service import DEFAULT_POLL_HOLD, Settings
 
 
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "redswf"
-
-
-def _run(coroutine: object) -> None:
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a server coroutine; report a start-up failure as one line, not a traceback."""
     try:
-        import uvloop
-    except ImportError:  # uvloop is not built for every platform
-        asyncio.run(coroutine)  # type: ignore[arg-type]
-    else:
-        uvloop.run(coroutine)  # type: ignore[arg-type]
+        try:
+            import uvloop
+        except ImportError:  # uvloop is not built for every platform
+            asyncio.run(coroutine)
+        else:
+            uvloop.run(coroutine)
+    except (EmbeddedRedisError, RedisError, OSError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
 @click.group()
@@ -48,13 +50,16 @@ def main(log_level: str) -> None:
     "--redis",
     "redis_url",
     envvar="REDSWF_REDIS_URL",
+    show_envvar=True,
     help="Redis URL (redis://, rediss:// or unix://). Without it, redswf starts its own "
-    "Redis-compatible server with AOF in --data-dir.",
+    "Redis-compatible server with AOF in --data-dir, on the unix socket "
+    "<data dir>/redis.sock.",
 )
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="REDSWF_DATA_DIR",
+    show_envvar=True,
     default=default_data_dir,
     show_default="$XDG_DATA_HOME/redswf or ~/.local/share/redswf",
     help="Directory of the embedded server's AOF, config, log and socket.",
@@ -141,7 +146,12 @@ def serve(
     max_domains: int,
     no_timers: bool,
 ) -> None:
-    """Serve the SWF HTTP API, with the timer and timeout service."""
+    """Serve the SWF HTTP API, with the timer and timeout service.
+
+    Without --redis, the embedded server listens on the unix socket <data dir>/redis.sock
+    (for example unix:///home/you/.local/share/redswf/redis.sock), where the library and
+    the operator commands reach it.
+    """
     from .server import ServeOptions
     from .server import serve as run_server
 
@@ -174,7 +184,9 @@ def serve(
     "--redis",
     "redis_url",
     envvar="REDSWF_REDIS_URL",
-    required=True,
+    show_envvar=True,
+    default=default_redis_url,
+    show_default="the socket of `redswf serve` on the default data dir",
     help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
 )
 @click.option(

@@ -818,3 +818,17 @@ async def _terminate(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     await process.wait()
+
+
+def default_data_dir() -> Path:
+    """Return $REDSWF_DATA_DIR, else $XDG_DATA_HOME/redswf, else ~/.local/share/redswf."""
+    configured = os.environ.get("REDSWF_DATA_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "redswf"
+
+
+def default_redis_url() -> str:
+    """Return the URL of the embedded server that ``redswf serve`` runs on the default data dir."""
+    return socket_url(default_data_dir() / "redis.sock")

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .client import AsyncClient
+from .embedded import default_redis_url
 
 T = TypeVar("T")
 Command = Callable[..., Any]
@@ -80,7 +81,9 @@ def connection_options(command: Command) -> Command:
         "--redis",
         "redis_url",
         envvar="REDSWF_REDIS_URL",
-        required=True,
+        show_envvar=True,
+        default=default_redis_url,
+        show_default="the socket of `redswf serve` on the default data dir",
         help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
     )(command)
 
@@ -172,7 +175,9 @@ def print_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[str]
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
-    Console(highlight=False).print(table)
+    # Off a terminal (a pipe, a file) rich would wrap at 80 columns and split long ids.
+    width = None if sys.stdout.isatty() else 1000
+    Console(highlight=False, width=width).print(table)
 
 
 def show_time(value: datetime | None) -> str:

@@ -43,10 +43,11 @@ class ServeOptions:
 async def check_redis(redis: Redis) -> str:
     """Refuse a server that could lose workflow state or lacks the commands redswf uses."""
     info: Any = await redis.info("server")
-    version = str(info.get("valkey_version") or info.get("redis_version"))
-    numbers = tuple(int(part) for part in version.split(".")[:2])
+    # Valkey reports the Redis version it is compatible with as redis_version.
+    compatible = str(info.get("redis_version"))
+    numbers = tuple(int(part) for part in compatible.split(".")[:2])
     if numbers < MIN_REDIS_VERSION:
-        raise RuntimeError(f"Redis {version} is too old: redswf needs Redis 7.0 or later")
+        raise RuntimeError(f"Redis {compatible} is too old: redswf needs Redis 7.0 or later")
     policy: Any = await redis.config_get("maxmemory-policy")
     value = policy.get(b"maxmemory-policy") or policy.get("maxmemory-policy")
     if isinstance(value, bytes):
@@ -56,7 +57,9 @@ async def check_redis(redis: Redis) -> str:
             f"maxmemory-policy is {value!r}: it may evict workflow state. "
             "Set it to 'noeviction' (CONFIG SET maxmemory-policy noeviction)."
         )
-    return version
+    if info.get("valkey_version"):
+        return f"Valkey {info['valkey_version']}"
+    return f"Redis {compatible}"
 
 
 async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> None:
@@ -84,7 +87,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
     resp_server: asyncio.Server | None = None
     try:
         version = await check_redis(redis)
-        logger.info("using Redis %s at %s", version, redis_url)
+        logger.info("using %s at %s", version, redis_url)
         service = Service(redis, options.settings)
         if options.timers:
             timer_service = TimerService(
@@ -115,7 +118,6 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
             resp_host = options.resp_host or options.host
             resp_server = await start_resp_server(service, resp_host, options.resp_port)
             resp_port = resp_server.sockets[0].getsockname()[1]
-            logger.info("redswf RESP server listening on %s:%d", resp_host, resp_port)
             if options.resp_port_file is not None:
                 options.resp_port_file.write_text(f"{resp_port}\n")
         await stop.wait()
@@ -159,7 +161,7 @@ async def run_timers(
     redis = connect(redis_url)
     try:
         version = await check_redis(redis)
-        logger.info("timer service using Redis %s at %s", version, redis_url)
+        logger.info("timer service using %s at %s", version, redis_url)
         service = TimerService(
             redis, retention_day_seconds=retention_day_seconds, interval=interval, batch=batch
         )

@@ -161,10 +161,6 @@ def run_demo(card_input: str, timeout: float) -> int:
         close_status = wait_for_close(client, workflow_id, run_id, timeout, stop)
     finally:
         stop.set()
-        # NOTE: a poller still inside a long poll is not waited for. If the server hands it a
-        # task after the process exits, nobody handles that task until it times out.
-        for thread in threads:
-            thread.join(THREAD_JOIN_TIMEOUT_SECONDS)
 
     if close_status is None:
         # The pollers may have closed the execution while they were being stopped.
@@ -173,6 +169,11 @@ def run_demo(card_input: str, timeout: float) -> int:
     print(f"History of workflowId={workflow_id} runId={run_id}:")
     for event in fetch_history(client, workflow_id, run_id):
         print(format_event(event))
+
+    # NOTE: a poller still inside a long poll is waited for only briefly. If the server hands
+    # it a task after the process exits, nobody handles that task until it times out.
+    for thread in threads:
+        thread.join(THREAD_JOIN_TIMEOUT_SECONDS)
 
     if close_status is None:
         logger.error(
