@@ -1,0 +1,142 @@
+"""Dispatch latency at 50 % and 90 % of the measured maximum load, paced open-loop.
+
+The generator (this process) schedules activity tasks at a fixed rate whatever the workers
+do: about every millisecond it completes one decision task that was leased beforehand,
+with as many ScheduleActivityTask decisions as the rate has made due since the last one.
+Each task's input is its send time. The workers run in a child process and record the
+delay from send to receipt, which covers the decision completion, the queue, the wake-up
+and the lease. "Maximum load" is the activity dispatch maximum measured in this run for
+the same interface, so at 90 % the extra work of scheduling can push Redis or the CPU
+past saturation; the page says so when the achieved rate falls short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from . import infra
+from .api import LibraryApi, lease_decisions, register, schedule_decision, start_runs
+from .context import Context
+from .loops import percentiles
+
+SCENARIO = "dispatch latency"
+MAX_BATCH = 50
+TICK = 0.001  # seconds between two checks of the pacing clock
+
+
+async def pace(
+    api: LibraryApi, domain: str, task_list: str, tokens: list[str], rate: float, seconds: float
+) -> tuple[int, float]:
+    """Schedule tasks at ``rate`` per second for ``seconds``; return (sent, achieved rate)."""
+    inflight: set[asyncio.Task[Any]] = set()
+    sent = 0
+    used = 0
+    began = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - began
+        if elapsed >= seconds or used >= len(tokens):
+            break
+        due = min(MAX_BATCH, int(rate * elapsed) + 1 - sent)
+        if due > 0:
+            stamp = f"{time.time():.6f}"
+            decisions = [schedule_decision(f"t{sent + i}", task_list, stamp) for i in range(due)]
+            call = api.call(
+                "RespondDecisionTaskCompleted", taskToken=tokens[used], decisions=decisions
+            )
+            task = asyncio.ensure_future(call)
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+            used += 1
+            sent += due
+        await asyncio.sleep(TICK)
+    elapsed = time.monotonic() - began
+    if inflight:
+        await asyncio.gather(*inflight)
+    return sent, sent / elapsed
+
+
+async def one_load(
+    ctx: Context, interface: str, endpoint: str, rate: float, workers: int, share: int
+) -> None:
+    seconds = ctx.size(4, 10)
+    domain = ctx.domain("latency")
+    task_list = "latency"
+    api = LibraryApi(ctx.redis_url)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        await register(api, domain, task_list)
+        pool_size = int(seconds / TICK * 1.05) + 50
+        await start_runs(api, domain, "gen", pool_size, concurrency=64)
+        tokens = await lease_decisions(api, domain, task_list, pool_size, concurrency=64)
+        expected = int(rate * seconds) + MAX_BATCH
+        settings = {
+            "interface": interface,
+            "redis_url": ctx.redis_url,
+            "endpoint": endpoint,
+            "domain": domain,
+            "task_list": task_list,
+            "workers": workers,
+            "expected": expected,
+            "seconds": seconds + 30,
+        }
+        command = [sys.executable, "-m", "benchmarks.child", "latency-worker", json.dumps(settings)]
+        worker = infra.register_child(
+            subprocess.Popen(command, stdout=subprocess.PIPE, cwd=infra.REPO)
+        )
+        assert worker.stdout is not None
+        ready = await asyncio.to_thread(worker.stdout.readline)
+        if not ready:
+            raise RuntimeError("the latency worker process exited before it was ready")
+        sent, achieved = await pace(api, domain, task_list, tokens, rate, seconds)
+        # The worker stops once it has received every task that was sent, or at its deadline.
+        line = await asyncio.to_thread(_read_result, worker, sent)
+    finally:
+        if worker is not None:
+            infra.stop_child(worker)
+        await api.close()
+    delays_ms = [d * 1000 for d in line["delays"]]
+    stats = percentiles(delays_ms)
+    variant = f"{interface}, {share} % load ({rate:,.0f}/s)"
+    note = f"sent {sent} at {achieved:,.0f}/s, received {line['done']}, W={workers}"
+    ctx.add(SCENARIO, variant, "p50", stats["p50"], "ms", note)
+    ctx.add(SCENARIO, variant, "p99", stats["p99"], "ms")
+    ctx.add(SCENARIO, variant, "max", stats["max"], "ms")
+    ctx.raw.setdefault("latency_samples", {})[f"{interface} {share}%"] = delays_ms
+    ctx.facts[f"latency_p99_{interface}_{share}"] = stats["p99"]
+    ctx.facts[f"latency_achieved_{interface}_{share}"] = achieved
+
+
+def _read_result(worker: subprocess.Popen[bytes], sent: int) -> dict[str, Any]:
+    assert worker.stdout is not None
+    for raw in worker.stdout:
+        message = json.loads(raw)
+        if "delays" in message:
+            result: dict[str, Any] = message
+            if result["done"] < sent:
+                # The worker's own deadline ended it before every task arrived.
+                result["short"] = sent - result["done"]
+            return result
+    raise RuntimeError("the latency worker exited without its results")
+
+
+async def run(ctx: Context) -> None:
+    ctx.reset()
+    serve = infra.start_serve(ctx.tmp / "serve-latency", ctx.redis_url, poll_hold=5.0)
+    try:
+        for interface in ("library", "http"):
+            maximum = ctx.facts.get(f"dispatch_max_{interface}")
+            if maximum is None:
+                raise RuntimeError("run the dispatch scenario first: latency paces by its maximum")
+            workers = int(min(64, ctx.facts.get(f"dispatch_best_w_{interface}", 16)))
+            for share in (50, 90):
+                await one_load(
+                    ctx, interface, serve.endpoint, maximum * share / 100, workers, share
+                )
+                ctx.reset()
+    finally:
+        serve.stop()
