@@ -37,9 +37,8 @@ else
   wake('d', task_list)
 end
 
--- Drop the Started event. The next event reuses its id with a higher stream sequence part.
-local entries = redis.call('XREVRANGE', k_hist(A.runId), '+', '-', 'COUNT', 1)
-redis.call('XDEL', k_hist(A.runId), entries[1][1])
+-- Drop the Started event, the last one of the history; the next event takes its id.
+redis.call('RPOP', k_hist(A.runId))
 redis.call('HINCRBY', k_run(A.runId), 'lastEventId', -1)
 flush_wakes()
 return cmsgpack.pack(true)

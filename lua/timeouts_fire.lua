@@ -74,9 +74,10 @@ end
 local function fire_timer(run_id, started)
   local run = open_run(run_id)
   if not run then return end
-  local entries = redis.call('XRANGE', k_hist(run_id), started .. '-0', started, 'COUNT', 1)
-  if #entries == 0 then return end
-  local timer_id = cjson.decode(entries[1][2][6]).timerId
+  local entry = redis.call('LINDEX', k_hist(run_id), tonumber(started) - 1)
+  if not entry then return end
+  local _, _, _, attrs = parse_event(entry)
+  local timer_id = cjson.decode(attrs).timerId
   if redis.call('HGET', k_timers(run_id), timer_id) ~= started then return end
   if terminate_if_full(run, 2, now, day_ms) then return end
   append_event(run, 'TimerFired', {timerId = timer_id, startedEventId = tonumber(started)}, now)

@@ -64,10 +64,10 @@ class ExecutionOperations:
             "executionInfo": self.service.execution_info(run),
             "executionConfiguration": configuration,
             "openCounts": {
-                "openActivityTasks": int(run["openActivities"]),
+                "openActivityTasks": int(run.get("openActivities", 0)),
                 "openDecisionTasks": 1 if run.get("dtState") in ("scheduled", "started") else 0,
-                "openTimers": int(run["openTimers"]),
-                "openChildWorkflowExecutions": int(run["openChildren"]),
+                "openTimers": int(run.get("openTimers", 0)),
+                "openChildWorkflowExecutions": int(run.get("openChildren", 0)),
                 "openLambdaFunctions": 0,
             },
         }

@@ -21,7 +21,7 @@ from .timers import TimerService
 
 logger = logging.getLogger(__name__)
 
-MIN_REDIS_VERSION = (7, 0)  # SPUBLISH and XADD with `<id>-*` need Redis 7.0 or Valkey 7.2+
+MIN_REDIS_VERSION = (7, 0)  # SPUBLISH (sharded pub/sub) needs Redis 7.0 or Valkey 7.2+
 
 
 @dataclass

@@ -25,7 +25,7 @@ from .model import snake_name
 from .polling import PollDispatcher
 from .registration import RegistrationOperations
 from .scripts import Scripts
-from .shapes import Handler, ms_to_timestamp, stream_event, text_map
+from .shapes import Handler, ms_to_timestamp, stored_event, text_map
 from .tasks import TaskOperations
 from .validation import validate_request
 from .visibility import VisibilityOperations
@@ -121,21 +121,20 @@ class Service:
     async def history_page(
         self, dk: keys.DomainKeys, run_id: str, lo: int, hi: int, reverse: bool, size: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """Read events lo..hi (inclusive); return the page and the next page's first id."""
-        entries: Any
+        """Read events lo..hi (inclusive); return the page and the next page's first id.
+
+        Event n is entry n - 1 of the history list, so a page is one LRANGE.
+        """
+        count = min(hi - lo + 1, size)
+        if count <= 0:
+            return [], 0
+        first, next_id = (hi - count + 1, hi - count) if reverse else (lo, lo + count)
+        if next_id < lo or next_id > hi:
+            next_id = 0
+        entries: Any = await self.redis.lrange(dk.history(run_id), first - 1, first + count - 2)
         if reverse:
-            entries = await self.redis.xrevrange(
-                dk.history(run_id), str(hi), f"{lo}-0", count=size + 1
-            )
-        else:
-            entries = await self.redis.xrange(
-                dk.history(run_id), f"{lo}-0", str(hi), count=size + 1
-            )
-        next_id = 0
-        if len(entries) > size:
-            next_id = int(entries[size][0].split(b"-", 1)[0])
-            entries = entries[:size]
-        return [stream_event(e) for e in entries], next_id
+            entries.reverse()
+        return [stored_event(entry) for entry in entries], next_id
 
     @staticmethod
     def execution_info(run: dict[str, str]) -> dict[str, Any]:

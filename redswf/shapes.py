@@ -37,16 +37,10 @@ def event_dict(entry: list[Any]) -> dict[str, Any]:
     }
 
 
-def stream_event(entry: tuple[bytes, dict[bytes, bytes]]) -> dict[str, Any]:
-    entry_id, fields = entry
-    return event_dict(
-        [
-            entry_id.split(b"-", 1)[0],
-            fields[b"type"].decode(),
-            fields[b"ts"].decode(),
-            fields[b"attrs"],
-        ]
-    )
+def stored_event(entry: bytes) -> dict[str, Any]:
+    """Turn a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into a HistoryEvent."""
+    event_id, ts, event_type, attrs = entry.split(b"|", 3)
+    return event_dict([event_id, event_type.decode(), ts, attrs])
 
 
 def text_map(raw: Any) -> dict[str, str]:

@@ -101,8 +101,7 @@ async def mentions(raw: redis.asyncio.Redis, domain: str, text: str) -> list[str
         elif kind == "string":
             contents = [await raw.get(key)]
         else:
-            entries: Any = await raw.xrange(key)
-            contents = list(entries)
+            raise AssertionError(f"unexpected key type {kind!r} of {key!r}")
         if any(text in str(item) for item in contents):
             found.append(key)
     return found

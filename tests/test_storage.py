@@ -72,23 +72,28 @@ def test_history_readable_with_redis_cli(
     )["runId"]
     key = f"{domain_prefix('us-east-1', domain)}:hist:{run_id}"
     output = subprocess.run(
-        [cli_binary(), "-s", str(redis_server.socket_path), "--no-raw", "XRANGE", key, "-", "+"],
+        [cli_binary(), "-s", str(redis_server.socket_path), "--no-raw", "LRANGE", key, "0", "-1"],
         capture_output=True,
         text=True,
         check=True,
         timeout=10,
     ).stdout
-    assert '"1-0"' in output
-    assert '"WorkflowExecutionStarted"' in output
-    assert '"DecisionTaskScheduled"' in output
-    assert "card 42" in output
+    lines = output.splitlines()
+    assert len(lines) == 2, output
+    assert lines[0].startswith('1) "1|'), output
+    assert "|WorkflowExecutionStarted|" in lines[0]
+    assert "card 42" in lines[0]
+    assert lines[1].startswith('2) "2|'), output
+    assert "|DecisionTaskScheduled|" in lines[1]
 
     with redis_server.client() as plain:
-        entry_id, fields = plain.xrange(key, count=1)[0]
-    assert entry_id == b"1-0"
-    assert fields[b"type"] == b"WorkflowExecutionStarted"
-    assert orjson.loads(fields[b"attrs"])["input"] == "card 42"
-    assert float(fields[b"ts"]) > 1.7e9
+        entry = plain.lindex(key, 0)
+    assert isinstance(entry, bytes)
+    event_id, ts, event_type, attrs = entry.split(b"|", 3)
+    assert event_id == b"1"
+    assert event_type == b"WorkflowExecutionStarted"
+    assert orjson.loads(attrs)["input"] == "card 42"
+    assert float(ts) > 1.7e9
 
 
 async def test_scripts_reload_after_flush(

@@ -1,14 +1,20 @@
 -- Helpers for one execution (a run): its history, its decision task, its activities and
 -- its close. `run` is the run hash as a Lua table; helpers keep it in step with Redis.
 
--- Stream entry ids are `<eventId>-<seq>`: the event id is the first part, and `-*` lets a
--- re-used event id (after a lease was undone) get a higher sequence part.
+-- The history is a list whose n-th entry (from 1) is event n, as the text
+-- `<eventId>|<timestamp>|<eventType>|<attributes as JSON>`. A list takes only the memory its
+-- entries need, where a stream reserves a whole node (4 KB by default) for its first entry.
 local function append_event(run, event_type, attrs, now)
   local id = redis.call('HINCRBY', k_run(run.runId), 'lastEventId', 1)
   run.lastEventId = tostring(id)
-  redis.call('XADD', k_hist(run.runId), id .. '-*',
-    'type', event_type, 'ts', ts_text(now), 'attrs', cjson.encode(attrs))
+  redis.call('RPUSH', k_hist(run.runId),
+    id .. '|' .. ts_text(now) .. '|' .. event_type .. '|' .. cjson.encode(attrs))
   return id
+end
+
+-- Split a stored event into id, timestamp text, type and attributes JSON.
+local function parse_event(entry)
+  return string.match(entry, '^(%d+)|([^|]*)|([^|]*)|(.*)$')
 end
 
 local function set_fields(run, ...)
@@ -126,6 +132,13 @@ local function vis_remove_closed(run)
   end
 end
 
+-- Fields of a run hash that only an open run needs.
+local TRANSIENT_RUN_FIELDS = {
+  'dtState', 'dtScheduledId', 'dtStartedId', 'dtToken', 'dtPending', 'dtMember', 'dtLastMember',
+  'dtTaskList', 'dtScheduleToStart', 'prevStartedId', 'openActivities', 'openTimers',
+  'openChildren',
+}
+
 -- Close a run: from here on no event is added and every task token of it is unknown.
 -- Loops are bounded by the open limits (1,000 activities, timers and children each).
 -- The child policy applies when a run is terminated or times out; each open child gets a
@@ -157,8 +170,13 @@ local function close_run(run, close_status, now, day_ms, outcome, child_policy)
   redis.call('DEL', k_children(run.runId))
   due_remove('wfs2c', run.runId, '0')
 
-  set_fields(run, 'status', 'CLOSED', 'closeStatus', close_status, 'closeMs', now,
-    'dtState', '', 'dtPending', '0', 'openActivities', 0, 'openTimers', 0, 'openChildren', 0)
+  set_fields(run, 'status', 'CLOSED', 'closeStatus', close_status, 'closeMs', now)
+  -- A closed run keeps only what Describe, the history and the lists read: the decision
+  -- task and the open counts go, which saves memory for the whole retention period.
+  redis.call('HDEL', k_run(run.runId), unpack(TRANSIENT_RUN_FIELDS))
+  for _, name in ipairs(TRANSIENT_RUN_FIELDS) do run[name] = nil end
+  run.dtState, run.dtPending = '', '0'
+  run.openActivities, run.openTimers, run.openChildren = '0', '0', '0'
   if redis.call('HGET', K_OPEN, run.workflowId) == run.runId then
     redis.call('HDEL', K_OPEN, run.workflowId)
   end
@@ -255,20 +273,18 @@ end
 -- One page of history between event ids lo and hi (inclusive), in either order, as a flat
 -- list {id, type, ts, attrs, ...}; `next` is the first event id of the following page or 0.
 local function history_page(run_id, lo, hi, reverse, size)
-  local entries
-  if reverse then
-    entries = redis.call('XREVRANGE', k_hist(run_id), tostring(hi), lo .. '-0', 'COUNT', size + 1)
-  else
-    entries = redis.call('XRANGE', k_hist(run_id), lo .. '-0', tostring(hi), 'COUNT', size + 1)
-  end
-  local page, next_id = {}, 0
-  for i, entry in ipairs(entries) do
-    local event_id = tonumber(string.match(entry[1], '^(%d+)'))
-    if i > size then next_id = event_id; break end
-    local f = entry[2]
-    local event = {event_id}
-    for j = 1, #f, 2 do event[#event + 1] = f[j + 1] end
-    page[#page + 1] = event
+  local count = math.min(hi - lo + 1, size)
+  if count <= 0 then return {}, 0 end
+  local first, next_id = lo, lo + count
+  if reverse then first, next_id = hi - count + 1, hi - count end
+  if (reverse and next_id < lo) or (not reverse and next_id > hi) then next_id = 0 end
+
+  local entries = redis.call('LRANGE', k_hist(run_id), first - 1, first + count - 2)
+  local page = {}
+  for i = 1, #entries do
+    local entry = entries[reverse and (#entries - i + 1) or i]
+    local event_id, ts, event_type, attrs = parse_event(entry)
+    page[i] = {tonumber(event_id), event_type, ts, attrs}
   end
   return page, next_id
 end
