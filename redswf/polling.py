@@ -132,6 +132,8 @@ class PollDispatcher:
                 raise
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="redswf-poll-wakeups")
+        if confirmed.done():
+            return
         try:
             await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT)
         except TimeoutError:
