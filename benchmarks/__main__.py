@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import (
     activity_dispatch,
@@ -78,6 +79,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help=f"comma-separated scenarios to run, of: {', '.join(SCENARIOS)}",
     )
+    parser.add_argument(
+        "--update",
+        default=None,
+        help="label of an earlier run whose results of the --only scenarios this run replaces",
+    )
     parser.add_argument("--no-page", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument(
         "--commit",
@@ -103,6 +109,65 @@ def git_state(root: Path) -> dict[str, str]:
         "commit": git("rev-parse", "--short", "HEAD"),
         "changed": ", ".join(line[3:] for line in changed.splitlines()) or "none",
     }
+
+
+TITLES = {
+    "dispatch": activity_dispatch.SCENARIO,
+    "floor": floor.SCENARIO,
+    "arq": arq_baseline.SCENARIO,
+    "workflow": workflow_throughput.SCENARIO,
+    "fanout": fanout.SCENARIO,
+    "latency": dispatch_latency.SCENARIO,
+    "history": long_history.SCENARIO,
+    "idle": idle_pollers.SCENARIO,
+    "storage": storage.SCENARIO,
+    "timers": timers.SCENARIO,
+    "profile": profiling.SCENARIO,
+}
+
+
+def quantiles(values: list[float], points: int = 1001) -> list[float]:
+    """Return ``points`` evenly spaced order statistics, min and max included."""
+    ordered = sorted(values)
+    if len(ordered) <= points:
+        return ordered
+    step = (len(ordered) - 1) / (points - 1)
+    return [round(ordered[round(i * step)], 3) for i in range(points)]
+
+
+def compact(raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep 1,001 quantiles of each long sample list, so a results file stays small.
+
+    The plots draw distributions, which the quantiles preserve; counts are kept apart.
+    """
+    raw = dict(raw)
+    samples = raw.get("latency_samples", {})
+    raw["latency_counts"] = {name: len(values) for name, values in samples.items()}
+    raw["latency_samples"] = {name: quantiles(values) for name, values in samples.items()}
+    if "timer_lags" in raw:
+        raw["timer_count"] = len(raw["timer_lags"])
+        raw["timer_lags"] = quantiles(raw["timer_lags"])
+    return raw
+
+
+def merge(earlier: dict[str, Any], rerun: dict[str, Any]) -> dict[str, Any]:
+    """Replace the earlier run's results of the scenarios that ``rerun`` ran again."""
+    titles = {TITLES[name] for name in rerun["scenarios"]}
+    rows = [r for r in earlier["rows"] if r["scenario"] not in titles]
+    merged = {**earlier, "rows": rows + rerun["rows"]}
+    merged["rows"].sort(key=lambda r: list(TITLES.values()).index(r["scenario"]))
+    merged["facts"] = {**earlier["facts"], **rerun["facts"]}
+    raw = dict(earlier["raw"])
+    for key, value in rerun["raw"].items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    merged["raw"] = raw
+    failures = {k: v for k, v in earlier["failures"].items() if k not in rerun["scenarios"]}
+    merged["failures"] = {**failures, **rerun["failures"]}
+    merged["updates"] = [*earlier.get("updates", []), f"{rerun['command']} ({rerun['date']})"]
+    return merged
 
 
 def run_from_snapshot(revision: str, argv: list[str]) -> int:
@@ -133,6 +198,7 @@ def run_from_snapshot(revision: str, argv: list[str]) -> int:
     at = argv.index("--commit")
     rest = argv[:at] + argv[at + 2 :]
     env = {**os.environ, "REDSWF_BENCH_OUTPUT": str(root), "REDSWF_BENCH_COMMIT": commit}
+    env["REDSWF_BENCH_COMMAND"] = "python -m benchmarks " + shlex.join(argv)
     env["PYTHONPATH"] = str(snapshot)
     print(f"measuring commit {commit} from {snapshot}", flush=True)
     try:
@@ -174,7 +240,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown scenario(s) {', '.join(unknown)}: expected some of {', '.join(SCENARIOS)}")
         return 2
     label = args.label or ("quick" if args.quick else "full")
-    command = "python -m benchmarks " + shlex.join(argv)
+    command = os.environ.get("REDSWF_BENCH_COMMAND") or "python -m benchmarks " + shlex.join(argv)
     infra.raise_open_file_limit()
     tmp = infra.temp_dir(label)
     started = time.monotonic()
@@ -202,8 +268,11 @@ def main(argv: list[str]) -> int:
         "failures": failures,
         "rows": [row.as_dict() for row in ctx.rows],
         "facts": ctx.facts,
-        "raw": ctx.raw,
+        "raw": compact(ctx.raw),
     }
+    if args.update:
+        results = merge(json.loads((RESULTS / f"{args.update}.json").read_text()), results)
+        label = args.update
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{label}.json"
     path.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -40,6 +40,8 @@ class Progress:
     leased: int = 0
     done: int = 0
     empty_polls: int = 0
+    # Responses rejected with UnknownResourceFault: the task was no longer open.
+    rejected: int = 0
     last_done: float = 0.0
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -51,6 +53,22 @@ class Progress:
         self.last_done = time.monotonic()
         if self.done >= self.target:
             self.finished.set()
+
+
+async def respond(api: SwfApi, progress: Progress, operation: str, **params: Any) -> bool:
+    """Send a task's response; return False when SWF rejected it as no longer open.
+
+    A worker must expect UnknownResourceFault, for example when two pollers were handed the
+    same task. moto can do that under concurrent polls; redswf leases each task once.
+    """
+    try:
+        await api.call(operation, **params)
+    except Exception as exc:
+        if "UnknownResourceFault" not in str(exc):
+            raise
+        progress.rejected += 1
+        return False
+    return True
 
 
 async def activity_worker(
@@ -74,8 +92,11 @@ async def activity_worker(
         progress.leased += 1
         if on_task is not None:
             on_task(task)
-        await api.call("RespondActivityTaskCompleted", taskToken=task["taskToken"], result="ok")
-        progress.complete_one()
+        responded = await respond(
+            api, progress, "RespondActivityTaskCompleted", taskToken=task["taskToken"], result="ok"
+        )
+        if responded:
+            progress.complete_one()
 
 
 async def decision_events(
@@ -138,10 +159,14 @@ async def decider(
             closing = True
         else:
             decisions = []
-        await api.call(
-            "RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=decisions
+        responded = await respond(
+            api,
+            progress,
+            "RespondDecisionTaskCompleted",
+            taskToken=task["taskToken"],
+            decisions=decisions,
         )
-        if closing:
+        if closing and responded:
             if on_close is not None:
                 on_close()
             progress.complete_one()
@@ -174,9 +199,13 @@ async def run_until(
         if grace:
             await asyncio.wait(tasks, timeout=grace)
     finally:
-        waiter.cancel()
-        for task in tasks:
-            task.cancel()
+        running: set[asyncio.Future[Any]] = {waiter, *tasks}
+        while running:
+            for task in running:
+                task.cancel()
+            # Cancel again what is still running: in Python 3.11 asyncio.wait_for, which the
+            # long poll uses, can swallow a cancellation that races with its wake-up.
+            _, running = await asyncio.wait(running, timeout=1.0)
         for task in [waiter, *tasks]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

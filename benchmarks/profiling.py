@@ -22,9 +22,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from redswf.scripts import pack, script_source
 from tests.servers import RunningServer
 
-from . import activity_dispatch, infra
+from . import activity_dispatch, floor, infra
 from .api import (
     HttpApi,
     LibraryApi,
@@ -164,16 +165,22 @@ def _top_functions(stats: pstats.Stats, limit: int = 15) -> list[dict[str, Any]]
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    """Return a path from its package on: site-packages, the checkout or the stdlib."""
+    for marker in ("site-packages/", "lib/python3.11/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
+    for package in ("/redswf/", "/benchmarks/", "/tests/"):
+        if package in filename:
+            return package[1:] + filename.split(package, 1)[1]
     return filename
 
 
 def _package(filename: str) -> str:
+    if filename == "~":
+        return "built-in functions"
     short = _short(filename)
     if short.startswith("redswf/"):
-        return short.split("/")[1] if "/" in short else short
+        return short
     return short.split("/")[0]
 
 
@@ -306,7 +313,39 @@ async def server_profile(ctx: Context) -> None:
         serve.stop()
 
 
+def preamble_cost(ctx: Context) -> None:
+    """Measure what the helpers inlined at the top of every script cost Redis per call.
+
+    Three scripts run 3,000 times each, one at a time: ``return 1``; the floor's lease
+    script on an empty queue; and the helpers of activity_lease (common and execution)
+    followed by ``return 1``, against a registered domain.
+    """
+    lease = script_source("activity_lease")
+    helpers = lease[: lease.index("local queue = k_atl")]
+    scripts = {
+        "empty script": "return 1",
+        "floor lease, empty queue": floor.LEASE,
+        f"script helpers only ({helpers.count(chr(10))} lines)": helpers + "\nreturn 1",
+    }
+    prefix = "swf:{us-east-1/preamble}"
+    argument = pack({"domain": "preamble", "taskList": "t", "secret": "0" * 32, "dayMs": 1})
+    costs = {}
+    with ctx.valkey.client() as client:
+        client.hset(f"{prefix}:domain", mapping={"name": "preamble", "status": "REGISTERED"})
+        for name, source in scripts.items():
+            sha = client.script_load(source)
+            client.config_resetstat()
+            for _ in range(3000):
+                client.evalsha(sha, 2, prefix, f"{prefix}:leases", argument)
+            stats: Any = client.info("commandstats")
+            costs[name] = float(stats["cmdstat_evalsha"]["usec_per_call"])
+            ctx.add(SCENARIO, "script preamble", name, costs[name], "µs per EVALSHA")
+    ctx.raw["preamble_costs"] = costs
+
+
 async def run(ctx: Context) -> None:
+    ctx.reset()
+    preamble_cost(ctx)
     ctx.reset()
     await script_costs(ctx)
     ctx.reset()

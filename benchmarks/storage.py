@@ -108,7 +108,7 @@ async def measure_server(ctx: Context, server: RunningServer, name: str, count: 
 
         await register(api, domain, "flow")
         before = _used_memory(server)
-        seconds, closed = await run_workflows(
+        seconds, closed, _ = await run_workflows(
             api, domain, count, workers=32, payload=PAYLOAD, time_limit=1200
         )
         if closed < count:

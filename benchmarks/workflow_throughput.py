@@ -34,8 +34,12 @@ async def measure(
     payload: str | None = None,
     empty_backoff: float = 0.0,
     time_limit: float = TIME_LIMIT,
-) -> tuple[float, int]:
-    """Run ``workflows`` one-activity workflows; return (seconds, workflows closed)."""
+) -> tuple[float, int, int]:
+    """Run ``workflows`` one-activity workflows.
+
+    Returns the seconds taken, the workflows closed and the responses rejected as no longer
+    open (see :func:`loops.respond`).
+    """
     task_list = "flow"
     progress = Progress(target=workflows, deadline=time.monotonic() + time_limit)
     activities = Progress(target=10**9, deadline=progress.deadline)
@@ -68,7 +72,8 @@ async def measure(
     ]
     began = time.monotonic()
     await run_until(progress, loops)
-    return progress.last_done - began, progress.done
+    rejected = progress.rejected + activities.rejected
+    return progress.last_done - began, progress.done, rejected
 
 
 async def one_variant(
@@ -82,13 +87,17 @@ async def one_variant(
         if setup is not api:
             await setup.close()
     try:
-        seconds, closed = await measure(api, domain, workflows, workers, empty_backoff=backoff)
+        seconds, closed, rejected = await measure(
+            api, domain, workflows, workers, empty_backoff=backoff
+        )
     finally:
         await api.close()
     rate = closed / seconds
     note = f"{closed} workflows, W={workers} deciders and W workers"
     if closed < workflows:
         note += f" (only {closed} of {workflows} closed within {TIME_LIMIT:.0f} s)"
+    if rejected:
+        note += f"; {rejected} responses rejected with UnknownResourceFault"
     ctx.add(SCENARIO, variant, "workflows/s", rate, "workflows/s", note)
     ctx.add(
         SCENARIO, variant, "state transitions/s", rate * TRANSITIONS_PER_WORKFLOW, "transitions/s"
