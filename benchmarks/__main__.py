@@ -255,6 +255,10 @@ def main(argv: list[str]) -> int:
         ctx.raw["latency_latest"] = profiling.latency_latest(valkey)
     finally:
         infra.stop_everything()
+    if failures:
+        print(f"server and process logs of the failed run: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     results = {
         "label": label,
         "mode": "quick" if args.quick else "full",
