@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 
 from .connection import connect
 from .errors import SWFError
-from .model import METHOD_NAMES, MODEL, OUTPUT_CONVERTERS
+from .model import METHOD_NAMES, MODEL, OUTPUT_CONVERTERS, TIMESTAMP_INPUT_OPERATIONS
 from .service import DEFAULT_POLL_HOLD, MAX_DOMAINS, CallContext, Service, Settings
 from .timers import TimerService
 
@@ -105,7 +105,9 @@ class AsyncClient:
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Run an SWF operation by its API name, e.g. ``call("RegisterDomain", name=...)``."""
         try:
-            result = await self.service.call(operation, _epoch_seconds(params), self._context)
+            if operation in TIMESTAMP_INPUT_OPERATIONS:
+                params = _epoch_seconds(params)
+            result = await self.service.call(operation, params, self._context)
         except SWFError as error:
             raise _client_error(error, operation) from None
         convert = OUTPUT_CONVERTERS.get(operation)

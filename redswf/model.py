@@ -70,3 +70,23 @@ OUTPUT_CONVERTERS: dict[str, Converter | None] = {
     op: _compile(spec["output"]["shape"], frozenset()) if "output" in spec else None
     for op, spec in MODEL["operations"].items()
 }
+
+
+def _has_timestamp(shape_name: str, seen: frozenset[str] = frozenset()) -> bool:
+    shape = _SHAPES[shape_name]
+    if shape["type"] == "timestamp":
+        return True
+    if shape_name in seen:
+        return False
+    seen = seen | {shape_name}
+    if shape["type"] == "list":
+        return _has_timestamp(shape["member"]["shape"], seen)
+    if shape["type"] == "structure":
+        return any(_has_timestamp(m["shape"], seen) for m in shape["members"].values())
+    return False
+
+
+# Operations whose requests may carry timestamps (the visibility time filters).
+TIMESTAMP_INPUT_OPERATIONS = frozenset(
+    op for op, spec in MODEL["operations"].items() if _has_timestamp(spec["input"]["shape"])
+)

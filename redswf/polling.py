@@ -83,8 +83,11 @@ class PollDispatcher:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return None
+                # asyncio.timeout, not wait_for: no extra task per wait, and on Python 3.11
+                # wait_for can lose a cancellation that races with the event being set.
                 try:
-                    await asyncio.wait_for(waiter.woken.wait(), remaining)
+                    async with asyncio.timeout(remaining):
+                        await waiter.woken.wait()
                 except TimeoutError:
                     return None
             return None

@@ -102,7 +102,8 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
             access_log=access_log if access_log.isEnabledFor(logging.DEBUG) else None,
         )
         await runner.setup()
-        site = web.TCPSite(runner, options.host, options.port)
+        # A fleet of pollers may connect all at once; the default backlog of 128 drops many.
+        site = web.TCPSite(runner, options.host, options.port, backlog=4096)
         await site.start()
         port = _bound_port(runner)
         logger.info(
