@@ -10,6 +10,9 @@ MAX_CONNECTIONS = 64
 POOL_TIMEOUT = 20.0
 
 
+# NOTE: this is a client of one Redis server (or of a one-node Redis Cluster). The scripts
+# and keys are ready for a multi-node cluster (one slot per domain), but the client for one,
+# with sharded pub/sub per node, is not built yet.
 def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
     """Return an asyncio Redis client that owns its pool; the pool waits for a free connection."""
     pool = BlockingConnectionPool.from_url(
