@@ -472,6 +472,11 @@ def write_page(results: Results, compare: Results | None = None) -> Path:
     for target in targets(results):
         lines.append(f"| {target['target']} | {target['verdict']} | {target['evidence']} |")
 
+    # The hand-written analysis of the latest runs: what changed, what limits the targets.
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():
+        lines += ["", analysis.read_text().rstrip()]
+
     lines += ["", "## Results", ""]
     lines += _markdown_rows(results, compare)
     lines.append("")
