@@ -12,7 +12,8 @@ import click
 from redis.exceptions import RedisError
 
 from . import ops_cli
-from .embedded import EmbeddedRedisError, default_data_dir, default_redis_url
+from .cli_options import redis_option, retention_day_option
+from .embedded import EmbeddedRedisError, default_data_dir
 from .service import DEFAULT_POLL_HOLD, Settings
 
 
@@ -92,13 +93,7 @@ def main(log_level: str) -> None:
     show_default=True,
     help="Seconds a long poll waits for a task before it returns empty.",
 )
-@click.option(
-    "--retention-day-seconds",
-    type=click.FloatRange(min=0.001),
-    default=86400.0,
-    show_default=True,
-    help="Length of one retention day in seconds (shorten it to watch expiry in tests).",
-)
+@retention_day_option
 @click.option(
     "--empty-poll-token",
     is_flag=True,
@@ -180,22 +175,8 @@ def serve(
 
 
 @main.command()
-@click.option(
-    "--redis",
-    "redis_url",
-    envvar="REDSWF_REDIS_URL",
-    show_envvar=True,
-    default=default_redis_url,
-    show_default="the socket of `redswf serve` on the default data dir",
-    help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
-)
-@click.option(
-    "--retention-day-seconds",
-    type=click.FloatRange(min=0.001),
-    default=86400.0,
-    show_default=True,
-    help="Length of one retention day in seconds.",
-)
+@redis_option
+@retention_day_option
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.001),

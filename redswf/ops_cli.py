@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .cli_options import redis_option
 from .client import AsyncClient
-from .embedded import default_redis_url
 
 T = TypeVar("T")
 Command = Callable[..., Any]
@@ -77,15 +77,7 @@ def connection_options(command: Command) -> Command:
         show_default=True,
         help="Region of the domain; every region has its own domains.",
     )(command)
-    return click.option(
-        "--redis",
-        "redis_url",
-        envvar="REDSWF_REDIS_URL",
-        show_envvar=True,
-        default=default_redis_url,
-        show_default="the socket of `redswf serve` on the default data dir",
-        help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
-    )(command)
+    return redis_option(command)
 
 
 def json_option(command: Command) -> Command:
