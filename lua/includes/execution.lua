@@ -29,8 +29,8 @@ local function decision_task_list(run)
 end
 
 -- Schedule a decision task unless one is open. Called after every event that a decider
--- must see; while a decision task is started, the event is only noted (dtPending), and
--- one new decision task follows when the started one completes or times out.
+-- must see. While a decision task is started the event is only noted (dtPending), and one
+-- new decision task follows when the started one completes or times out.
 local function schedule_decision(run, now)
   if run.status ~= 'OPEN' then return end
   if run.dtState == 'started' then
@@ -68,7 +68,7 @@ local function drop_activity(run, sched, act)
 end
 
 -- Tell the parent of a closing child run how it closed: one ChildWorkflowExecution* event
--- and a decision task in the parent. `outcome` holds the event's extra attributes.
+-- and a decision task in the parent. `outcome` contains the event's extra attributes.
 local function notify_parent(run, close_status, outcome, now)
   if not run.parentRunId or run.parentRunId == '' then return end
   local parent = hgetall(k_run(run.parentRunId))
@@ -190,8 +190,8 @@ local function close_run(run, close_status, now, day_ms, outcome, child_policy)
   if close_status ~= 'CONTINUED_AS_NEW' then notify_parent(run, close_status, outcome, now) end
 end
 
--- True when `room` more events would take the run past the history limit; the run is then
--- terminated with cause EVENT_LIMIT_EXCEEDED (that event is at most the 25,000th).
+-- Return true when `room` more events would take the run past the history limit. The run is
+-- then terminated with cause EVENT_LIMIT_EXCEEDED, and that event is at most the 25,000th.
 local function terminate_if_full(run, room, now, day_ms)
   if tonumber(run.lastEventId) + room < MAX_EVENTS then return false end
   append_event(run, 'WorkflowExecutionTerminated', {
