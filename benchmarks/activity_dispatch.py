@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from . import infra
-from .api import Boto3Api, HttpApi, LibraryApi, SwfApi, register, schedule_activities
+from .api import Boto3Api, HttpApi, LibraryApi, RespApi, SwfApi, register, schedule_activities
 from .context import Context
 from .loops import Progress, activity_worker, run_until
 
@@ -86,8 +86,9 @@ async def run(ctx: Context) -> None:
 
     await sweep(ctx, "library", lambda w: LibraryApi(ctx.redis_url), levels(ctx), library_tasks)
 
-    serve = infra.start_serve(ctx.tmp / "serve-dispatch", ctx.redis_url, poll_hold=2.0)
+    serve = infra.start_serve(ctx.tmp / "serve-dispatch", ctx.redis_url, poll_hold=2.0, resp=True)
     try:
+        resp_port = serve.require_resp_port()
 
         def http_tasks(workers: int) -> int:
             if workers == 1:
@@ -97,6 +98,7 @@ async def run(ctx: Context) -> None:
         await sweep(
             ctx, "http", lambda w: HttpApi(serve.endpoint, connections=w), levels(ctx), http_tasks
         )
+        await sweep(ctx, "resp", lambda w: RespApi(resp_port), levels(ctx), http_tasks)
 
         boto3_levels = [4, 16] if quick else [1, 4, 16, 32]
 

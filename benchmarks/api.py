@@ -1,9 +1,10 @@
-"""Three ways to call SWF with one asyncio interface: the library, raw HTTP and boto3.
+"""Four ways to call SWF with one asyncio interface: the library, raw HTTP, RESP and boto3.
 
 Every scenario drives an :class:`SwfApi`, so one piece of worker and decider code runs
 against each interface. The HTTP driver is deliberately lean (aiohttp, orjson, no SigV4) so
-that it costs less CPU than the server it measures. boto3 calls run in a thread pool of
-their own, one thread per concurrent caller, as a threaded boto3 worker fleet would.
+that it costs less CPU than the server it measures, and the RESP driver is as lean (redis-py
+asyncio, orjson). boto3 calls run in a thread pool of their own, one thread per concurrent
+caller, as a threaded boto3 worker fleet would.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any, Protocol
 
 import aiohttp
 import orjson
+import redis.asyncio
+import redis.exceptions
 
 from redswf import AsyncClient
 
@@ -70,8 +73,8 @@ class LibraryApi:
         await self.client.service.redis.aclose()
 
 
-class HttpError(Exception):
-    """An SWF fault sent back over HTTP."""
+class ApiError(Exception):
+    """An SWF fault sent back over HTTP or RESP; the message contains the fault name."""
 
 
 # moto routes a request by the service and region in the SigV4 credential scope, and it
@@ -115,7 +118,7 @@ class HttpApi:
         ) as response:
             body = await response.read()
         if response.status != 200:
-            raise HttpError(f"{operation} failed with HTTP {response.status}: {body[:300]!r}")
+            raise ApiError(f"{operation} failed with HTTP {response.status}: {body[:300]!r}")
         if not body:
             return {}
         result: dict[str, Any] = orjson.loads(body)
@@ -124,6 +127,35 @@ class HttpApi:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class RespApi:
+    """``SWF <operation> <json>`` over the Redis protocol, one connection per concurrent call.
+
+    A long poll keeps its connection busy until a task or the server's poll hold ends, so the
+    pool opens as many connections as there are calls in flight.
+    """
+
+    name = "resp"
+
+    def __init__(self, port: int) -> None:
+        self._client = redis.asyncio.Redis(
+            host="127.0.0.1", port=port, protocol=2, socket_timeout=90
+        )
+
+    async def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        try:
+            # redis-py 8 leaves the asyncio execute_command without annotations.
+            reply = await self._client.execute_command(  # type: ignore[no-untyped-call]
+                "SWF", operation, orjson.dumps(params)
+            )
+        except redis.exceptions.ResponseError as exc:
+            raise ApiError(f"{operation} failed: {exc}") from exc
+        result: dict[str, Any] = orjson.loads(reply)
+        return result
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 def _snake(operation: str) -> str:
@@ -165,7 +197,7 @@ class Boto3Api:
 
 
 def epoch(value: Any) -> float:
-    """Return epoch seconds from a float (HTTP) or a datetime (library, boto3)."""
+    """Return epoch seconds from a float (HTTP, RESP) or a datetime (library, boto3)."""
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)

