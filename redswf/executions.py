@@ -93,7 +93,7 @@ class ExecutionOperations:
             else:
                 lo = page_token_int(token, "n")
         events, next_id = await self.service.history_page(
-            dk, run["runId"], lo, hi, reverse, page_size(p)
+            dk, run["runId"], lo, hi, reverse, page_size(p), ctx.raw_events
         )
         result: dict[str, Any] = {"events": events}
         if next_id:

@@ -81,7 +81,7 @@ async def handle(request: web.Request) -> web.Response:
             transport = request.transport
             return transport is not None and not transport.is_closing()
 
-        context = CallContext(_region(request, service.settings.region), alive)
+        context = CallContext(_region(request, service.settings.region), alive, raw_events=True)
         result = await service.call(operation, params, context)
     except SWFError as error:
         logger.debug("%s failed: %s", operation, error)

@@ -308,7 +308,7 @@ class _Session:
             params: Any = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError as exc:
             raise SWFError("SerializationException", f"The request is not JSON: {exc}") from None
-        context = CallContext(self.region, self.alive)
+        context = CallContext(self.region, self.alive, raw_events=True)
         result = await self.service.call(operation, params, context)
         return _bulk(orjson.dumps(result))
 

@@ -58,6 +58,9 @@ class CallContext:
 
     region: str
     alive: Callable[[], bool] = field(default=lambda: True)
+    # History event attributes as stored JSON (orjson.Fragment) instead of dicts; for
+    # callers that serialise the result with orjson, such as the HTTP and RESP servers.
+    raw_events: bool = False
 
 
 class Service:
@@ -119,7 +122,14 @@ class Service:
         return text_map(domain)
 
     async def history_page(
-        self, dk: keys.DomainKeys, run_id: str, lo: int, hi: int, reverse: bool, size: int
+        self,
+        dk: keys.DomainKeys,
+        run_id: str,
+        lo: int,
+        hi: int,
+        reverse: bool,
+        size: int,
+        raw: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Read events lo..hi (inclusive); return the page and the next page's first id.
 
@@ -134,7 +144,7 @@ class Service:
         entries: Any = await self.redis.lrange(dk.history(run_id), first - 1, first + count - 2)
         if reverse:
             entries.reverse()
-        return [stored_event(entry) for entry in entries], next_id
+        return [stored_event(entry, raw) for entry in entries], next_id
 
     @staticmethod
     def execution_info(run: dict[str, str]) -> dict[str, Any]:

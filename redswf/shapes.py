@@ -26,21 +26,27 @@ def ms_to_timestamp(ms: str | int) -> float:
     return int(ms) / 1000.0
 
 
-def event_dict(entry: list[Any]) -> dict[str, Any]:
-    """Turn a stored event ``[id, type, ts, attrs json]`` into an SWF HistoryEvent."""
+def event_dict(entry: list[Any], raw: bool = False) -> dict[str, Any]:
+    """Turn a stored event ``[id, type, ts, attrs json]`` into an SWF HistoryEvent.
+
+    With ``raw`` the attributes stay the stored JSON text, as an ``orjson.Fragment`` that
+    ``orjson.dumps`` writes out as it is: the servers send events without decoding them.
+    """
     event_id, event_type, ts, attrs = entry
     return {
         "eventId": int(event_id),
         "eventTimestamp": float(ts),
         "eventType": event_type,
-        camel_name(event_type) + "EventAttributes": orjson.loads(attrs),
+        camel_name(event_type) + "EventAttributes": (
+            orjson.Fragment(attrs) if raw else orjson.loads(attrs)
+        ),
     }
 
 
-def stored_event(entry: bytes) -> dict[str, Any]:
+def stored_event(entry: bytes, raw: bool = False) -> dict[str, Any]:
     """Turn a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into a HistoryEvent."""
     event_id, ts, event_type, attrs = entry.split(b"|", 3)
-    return event_dict([event_id, event_type.decode(), ts, attrs])
+    return event_dict([event_id, event_type.decode(), ts, attrs], raw)
 
 
 def text_map(raw: Any) -> dict[str, str]:

@@ -52,7 +52,7 @@ class TaskOperations:
     ) -> dict[str, Any]:
         dk = self.service.domain_keys(ctx, p["domain"])
         if p.get("nextPageToken"):
-            return await self._decision_task_page(dk, p)
+            return await self._decision_task_page(dk, p, ctx.raw_events)
         reverse = bool(p.get("reverseOrder"))
         secret = new_secret()
         args = {
@@ -73,7 +73,9 @@ class TaskOperations:
             task["runId"],
             task["startedEventId"],
         )
-        result = self._decision_task(token, task, [event_dict(e) for e in task["events"]])
+        result = self._decision_task(
+            token, task, [event_dict(e, ctx.raw_events) for e in task["events"]]
+        )
         if task["nextEventId"]:
             result["nextPageToken"] = self._decision_page_token(
                 token, task, reverse, task["lo"], task["hi"], task["nextEventId"]
@@ -160,7 +162,9 @@ class TaskOperations:
             }
         )
 
-    async def _decision_task_page(self, dk: keys.DomainKeys, p: dict[str, Any]) -> dict[str, Any]:
+    async def _decision_task_page(
+        self, dk: keys.DomainKeys, p: dict[str, Any], raw: bool
+    ) -> dict[str, Any]:
         """Return the next history page of an already leased decision task; no new lease."""
         data = decode_page_token(p["nextPageToken"], "d")
         reverse = bool(p.get("reverseOrder"))
@@ -186,7 +190,7 @@ class TaskOperations:
         else:
             lo = next_id
         events, following = await self.service.history_page(
-            dk, token.run_id, lo, hi, reverse, page_size(p)
+            dk, token.run_id, lo, hi, reverse, page_size(p), raw
         )
         task = {
             "runId": token.run_id,
