@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 WORKFLOW_TYPE = {"name": "orderFlow", "version": "1.0"}
@@ -76,3 +79,29 @@ def complete(result: str | None = None) -> dict[str, Any]:
 
 def event_types(events: list[dict[str, Any]]) -> list[str]:
     return [event["eventType"] for event in events]
+
+
+@dataclass
+class PollResult:
+    """The response of a poll made in a thread, and when it came."""
+
+    response: dict[str, Any] | None = None
+    error: BaseException | None = None
+    returned_at: float = 0.0
+
+
+def poll_in_thread(call: Any, **params: Any) -> tuple[threading.Thread, PollResult]:
+    """Start ``call(**params)`` in a daemon thread and return it with the PollResult that
+    the thread fills in."""
+    result = PollResult()
+
+    def run() -> None:
+        try:
+            result.response = call(**params)
+        except BaseException as error:  # reported by the test through result.error
+            result.error = error
+        result.returned_at = time.monotonic()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result

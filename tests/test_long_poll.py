@@ -12,7 +12,6 @@ import asyncio
 import json
 import socket
 import struct
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from tests.helpers import (
     ACTIVITY_LIST,
     DECISION_LIST,
     WORKFLOW_TYPE,
+    poll_in_thread,
     register_all_sync,
     schedule,
 )
@@ -39,32 +39,6 @@ EMPTY_ACTIVITY_POLL = {"startedEventId": 0}
 EMPTY_DECISION_POLL = {"startedEventId": 0, "previousStartedEventId": 0}
 # Upper bound for joining a poller thread beyond its poll hold.
 JOIN_MARGIN_SECONDS = 15.0
-
-
-@dataclass
-class PollResult:
-    """The response of a poll made in a thread, and when it came."""
-
-    response: dict[str, Any] | None = None
-    error: BaseException | None = None
-    returned_at: float = 0.0
-
-
-def poll_in_thread(call: Any, **params: Any) -> tuple[threading.Thread, PollResult]:
-    """Start ``call(**params)`` in a daemon thread and return it with the PollResult that
-    the thread fills in."""
-    result = PollResult()
-
-    def run() -> None:
-        try:
-            result.response = call(**params)
-        except BaseException as error:  # reported by the test through result.error
-            result.error = error
-        result.returned_at = time.monotonic()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, result
 
 
 def without_metadata(response: dict[str, Any] | None) -> dict[str, Any] | None:

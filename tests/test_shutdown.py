@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,6 +17,7 @@ from tests.helpers import (
     ACTIVITY_LIST,
     DECISION_LIST,
     WORKFLOW_TYPE,
+    poll_in_thread,
     register_all_sync,
 )
 
@@ -27,32 +25,6 @@ from tests.helpers import (
 # of SIGTERM or SIGINT, and the process exits soon after.
 POLL_END_LIMIT_SECONDS = 15.0
 EXIT_LIMIT_SECONDS = 20.0
-
-
-@dataclass
-class PollResult:
-    """The response of a poll made in a thread, and when it came."""
-
-    response: dict[str, Any] | None = None
-    error: BaseException | None = None
-    returned_at: float = 0.0
-
-
-def poll_in_thread(call: Any, **params: Any) -> tuple[threading.Thread, PollResult]:
-    """Start ``call(**params)`` in a daemon thread and return it with the PollResult that
-    the thread fills in."""
-    result = PollResult()
-
-    def run() -> None:
-        try:
-            result.response = call(**params)
-        except BaseException as error:  # reported by the test through result.error
-            result.error = error
-        result.returned_at = time.monotonic()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, result
 
 
 def processes_using(path: Path) -> list[str]:
