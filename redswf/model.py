@@ -14,7 +14,7 @@ _SHAPES: Mapping[str, Any] = MODEL["shapes"]
 
 OPERATIONS: tuple[str, ...] = tuple(MODEL["operations"])
 
-# Operations without an output shape answer HTTP 200 with an empty body.
+# Operations without an output shape return HTTP 200 with an empty body.
 VOID_OPERATIONS = frozenset(op for op, spec in MODEL["operations"].items() if "output" not in spec)
 
 

@@ -1,8 +1,8 @@
 """Long polls: waiting pollers of one process, woken through one sharded pub/sub connection.
 
 A script that queues tasks publishes ``<a|d>|<count>|<task list>`` on the domain's channel
-``swf:{<tag>}:wake``. Each server process holds one subscription connection for all its
-waiting pollers, whatever their number; a message wakes at most ``count`` of the process's
+``swf:{<tag>}:wake``. Each server process keeps one subscription connection for all its
+waiting pollers, whatever their number. A message wakes at most ``count`` of the process's
 pollers on that task list, oldest first. Pollers then race for the tasks through the lease
 scripts, so a task goes to exactly one of them, in this process or another.
 """

@@ -1,4 +1,4 @@
-"""Decision and activity tasks: long polls, leases, answers and heartbeats."""
+"""Decision and activity tasks: long polls, leases, responses and heartbeats."""
 
 from __future__ import annotations
 
