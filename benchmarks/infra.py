@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import os
 import platform
 import resource
@@ -26,7 +25,7 @@ from typing import Any
 
 import redis
 
-from redswf.scripts import SCRIPT_NAMES, script_source
+from redswf.scripts import library
 from tests.servers import RunningServer, start_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +36,7 @@ ARQ_VENV = OUTPUT_ROOT / "benchmarks" / ".venv-arq"
 ARQ_VERSION = "0.28.0"
 REDIS_SERVER = "/usr/bin/redis-server"
 
-SCRIPT_BY_SHA = {hashlib.sha1(script_source(n).encode()).hexdigest(): n for n in SCRIPT_NAMES}
+FUNCTION_NAMES = {function: name for name, function in library().functions.items()}
 
 _children: list[subprocess.Popen[bytes]] = []
 _servers: list[RunningServer] = []
@@ -316,8 +315,8 @@ def slowlog_summary(server: RunningServer) -> list[dict[str, Any]]:
             command = command.decode(errors="replace")
         parts = command.split()
         name = parts[0].upper() if parts else "?"
-        if name == "EVALSHA" and len(parts) > 1:
-            name = f"EVALSHA {SCRIPT_BY_SHA.get(parts[1], parts[1][:8])}"
+        if name == "FCALL" and len(parts) > 1:
+            name = f"FCALL {FUNCTION_NAMES.get(parts[1], parts[1])}"
         group = groups.setdefault(
             name, {"command": name, "count": 0, "max_ms": 0.0, "total_ms": 0.0}
         )

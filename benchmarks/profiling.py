@@ -1,8 +1,8 @@
 """Where the time goes: per-script Redis cost, cProfile of the library, py-spy of the server.
 
 - Redis: each step of the one-activity workflow runs alone for N workflows, with the
-  statistics reset before it, so INFO commandstats gives that step's EVALSHA cost per call
-  and the commands its script ran. Client CPU per call comes from ``time.process_time``.
+  statistics reset before it, so INFO commandstats gives that step's FCALL cost per call
+  and the commands its function ran. Client CPU per call comes from ``time.process_time``.
 - Library: cProfile over activity dispatch (W=16), top functions by own time.
 - Server: ``py-spy record`` (raw collapsed stacks) of ``redswf serve`` during HTTP activity
   dispatch, summed by function and by package. An SVG flame graph of the same load goes to
@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from redswf.scripts import pack, script_source
+from redswf.scripts import library, pack
 from tests.servers import RunningServer
 
 from . import activity_dispatch, floor, infra
@@ -75,17 +75,17 @@ async def script_costs(ctx: Context) -> None:
             await gather_limited(count, workers, action)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             stats = commandstats(ctx.valkey)
-            evalsha = stats.get("evalsha", {"calls": 0, "usec": 0})
+            fcall = stats.get("fcall", {"calls": 0, "usec": 0})
             inner = sorted(
-                ((n, s) for n, s in stats.items() if n not in ("evalsha", "config|resetstat")),
+                ((n, s) for n, s in stats.items() if n not in ("fcall", "config|resetstat")),
                 key=lambda item: -item[1]["usec"],
             )
             steps.append(
                 {
                     "step": name,
                     "ops": count,
-                    "evalsha_us": evalsha["usec"] / max(1, evalsha["calls"]),
-                    "evalsha_calls": evalsha["calls"],
+                    "script_us": fcall["usec"] / max(1, fcall["calls"]),
+                    "script_calls": fcall["calls"],
                     "client_cpu_us": cpu / count * 1e6,
                     "wall_us": wall / count * 1e6,
                     "inner": [
@@ -142,7 +142,7 @@ async def script_costs(ctx: Context) -> None:
         await api.close()
     ctx.raw["script_costs"] = steps
     for s in steps:
-        ctx.add(SCENARIO, s["step"], "EVALSHA time per call", s["evalsha_us"], "µs")
+        ctx.add(SCENARIO, s["step"], "FCALL time per call", s["script_us"], "µs")
         ctx.add(SCENARIO, s["step"], "library CPU per call", s["client_cpu_us"], "µs")
 
 
@@ -314,32 +314,58 @@ async def server_profile(ctx: Context) -> None:
 
 
 def preamble_cost(ctx: Context) -> None:
-    """Measure what the helpers inlined at the top of every script cost Redis per call.
+    """Measure what the shared helpers cost Redis per call, inlined and as a library.
 
-    Three scripts run 3,000 times each, one at a time: ``return 1``; the floor's lease
-    script on an empty queue; and the helpers of activity_lease (common and execution)
-    followed by ``return 1``, against a registered domain.
+    Each call runs 3,000 times, one at a time, against a registered domain: ``return 1`` as
+    a script; the floor's lease script on an empty queue; the helpers of every transition
+    inlined into a script before ``return 1`` (how redswf called its transitions before it
+    used Redis Functions); an empty function; and a function of the redswf library that
+    binds its arguments and returns 1, so it pays for what every transition pays before its
+    own work.
     """
-    lease = script_source("activity_lease")
-    helpers = lease[: lease.index("local queue = k_atl")]
-    scripts = {
-        "empty script": "return 1",
-        "floor lease, empty queue": floor.LEASE,
-        f"script helpers only ({helpers.count(chr(10))} lines)": helpers + "\nreturn 1",
-    }
+    lib = library()
+    helpers = lib.source[lib.source.index("\n") + 1 : lib.source.index("redis.register_function")]
     prefix = "swf:{us-east-1/preamble}"
     argument = pack({"domain": "preamble", "taskList": "t", "secret": "0" * 32, "dayMs": 1})
+    bound = (
+        "#!lua name=preamble_bound\n"
+        + helpers
+        + "redis.register_function('preamble_bound', function(keys, args)\n"
+        "bind(keys, args)\nreturn 1\nend)\n"
+    )
+    empty = (
+        "#!lua name=preamble_empty\n"
+        "redis.register_function('preamble_empty', function() return 1 end)"
+    )
+    lines = helpers.count("\n")
+    # Each call: its command, and the script or a library whose one function bears its name.
+    calls: dict[str, tuple[str, str]] = {
+        "empty script": ("evalsha", "return 1"),
+        "floor lease, empty queue": ("evalsha", floor.LEASE),
+        f"script with the helpers inlined ({lines} lines)": (
+            "evalsha",
+            helpers + "\nbind(KEYS, ARGV)\nreturn 1",
+        ),
+        "empty function": ("fcall", empty),
+        "library function that binds its arguments": ("fcall", bound),
+    }
     costs = {}
     with ctx.valkey.client() as client:
         client.hset(f"{prefix}:domain", mapping={"name": "preamble", "status": "REGISTERED"})
-        for name, source in scripts.items():
-            sha = client.script_load(source)
+        for name, (command, source) in calls.items():
+            if command == "evalsha":
+                target = client.script_load(source)
+            else:
+                client.function_load(source, replace=True)
+                target = source.removeprefix("#!lua name=").split("\n", 1)[0]
             client.config_resetstat()
             for _ in range(3000):
-                client.evalsha(sha, 2, prefix, f"{prefix}:leases", argument)
+                client.execute_command(command, target, 2, prefix, f"{prefix}:leases", argument)
             stats: Any = client.info("commandstats")
-            costs[name] = float(stats["cmdstat_evalsha"]["usec_per_call"])
-            ctx.add(SCENARIO, "script preamble", name, costs[name], "µs per EVALSHA")
+            costs[name] = float(stats[f"cmdstat_{command}"]["usec_per_call"])
+            ctx.add(SCENARIO, "script preamble", name, costs[name], f"µs per {command.upper()}")
+        client.function_delete("preamble_bound")
+        client.function_delete("preamble_empty")
     ctx.raw["preamble_costs"] = costs
 
 

@@ -1,13 +1,11 @@
 -- Close a started activity task on its worker's answer
 -- (RespondActivityTaskCompleted, RespondActivityTaskFailed, RespondActivityTaskCanceled).
--- ARGV[1] map: outcome ('completed'|'failed'|'canceled'), runId, scheduledEventId (text),
+-- args[1] map: outcome ('completed'|'failed'|'canceled'), runId, scheduledEventId (text),
 --   secret, result?, reason?, details?, dayMs (length of a retention day in ms)
 -- Result: 'OK'.
 -- Events: ActivityTaskCompleted | ActivityTaskFailed | ActivityTaskCanceled, then
 --   DecisionTaskScheduled unless a decision task is open.
 -- Faults: UnknownResourceFault (token unknown or used, activity closed, run closed).
---@include common
---@include execution
 
 local run, act, err = leased_activity(A.runId, A.scheduledEventId, A.secret)
 if not run then return err end

@@ -1,10 +1,8 @@
 -- Record a heartbeat of a started activity task (RecordActivityTaskHeartbeat).
--- ARGV[1] map: runId, scheduledEventId (text), secret, details?
+-- args[1] map: runId, scheduledEventId (text), secret, details?
 -- Result: true when the decider requested cancellation of the activity, else false.
 -- No event is written. The heartbeat due item moves to now + heartbeatTimeout.
 -- Faults: UnknownResourceFault.
---@include common
---@include execution
 
 local run, act, err = leased_activity(A.runId, A.scheduledEventId, A.secret)
 if not run then return err end

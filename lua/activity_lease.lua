@@ -1,13 +1,11 @@
 -- Lease the next activity task of a task list to one poller (PollForActivityTask).
--- ARGV[1] map: domain, taskList, identity?, secret (the lease's random part of the task token),
+-- args[1] map: domain, taskList, identity?, secret (the lease's random part of the task token),
 --   dayMs (length of a retention day in ms).
 -- Result: {} when the list is empty, else a map: runId, workflowId, scheduledEventId,
 --   startedEventId, activityId, typeName, typeVersion, input?, more (bool).
 -- Faults: UnknownResourceFault (domain).
 -- Events: ActivityTaskStarted. Due items: ast2c, ahb (start-to-close, heartbeat); the
 --   schedule-to-start item is removed.
---@include common
---@include execution
 
 if redis.call('EXISTS', K_DOMAIN) == 0 then
   return fault('UnknownResourceFault', 'Unknown domain: ' .. A.domain)

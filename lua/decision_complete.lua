@@ -1,5 +1,5 @@
 -- Apply a decider's answer to a started decision task (RespondDecisionTaskCompleted).
--- ARGV[1] map: runId, startedEventId (text), secret, decisions (list of {decisionType,
+-- args[1] map: runId, startedEventId (text), secret, decisions (list of {decisionType,
 --   attrs, newRunId?}, already checked against the API's rules by the caller; newRunId is a
 --   fresh run id for StartChildWorkflowExecution and ContinueAsNewWorkflowExecution),
 --   executionContext?, taskList? (name), taskListScheduleToStartTimeout?, dayMs (length of a
@@ -10,8 +10,6 @@
 --   is still open. Signals, cancel requests and child starts reach their target run within
 --   this script, because all runs of a domain share its slot.
 -- Faults: UnknownResourceFault (token unknown or used, run closed).
---@include common
---@include execution
 
 local run, err = leased_decision(A.runId, A.startedEventId, A.secret)
 if not run then return err end

@@ -1,5 +1,5 @@
 -- Lease the next decision task of a task list to one poller (PollForDecisionTask).
--- ARGV[1] map: domain, taskList, identity?, secret (the lease's random part of the task token),
+-- args[1] map: domain, taskList, identity?, secret (the lease's random part of the task token),
 --   pageSize, reverse (bool), fromPrevious (bool: startAtPreviousStartedEvent), dayMs.
 -- Result: {} when the list is empty, else a map: runId, workflowId, typeName, typeVersion,
 --   startedEventId, previousStartedEventId, events (first page, see history_page),
@@ -7,8 +7,6 @@
 --   remain in the list).
 -- Faults: UnknownResourceFault (domain).
 -- Events: DecisionTaskStarted. Due items: dts2c (the decision task's start-to-close).
---@include common
---@include execution
 
 if redis.call('EXISTS', K_DOMAIN) == 0 then
   return fault('UnknownResourceFault', 'Unknown domain: ' .. A.domain)

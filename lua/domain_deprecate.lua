@@ -1,8 +1,7 @@
 -- Deprecate a domain and every workflow and activity type in it.
--- ARGV[1] map: name. Result: 'DEPRECATED'.
+-- args[1] map: name. Result: 'DEPRECATED'.
 -- Faults: UnknownResourceFault, DomainDeprecatedFault (already deprecated).
 -- The loop over types is bounded by the limit of 10,000 types of each kind per domain.
---@include common
 
 local status = redis.call('HGET', K_DOMAIN, 'status')
 if not status then return fault('UnknownResourceFault', 'Unknown domain: ' .. A.name) end

@@ -1,8 +1,7 @@
 -- Register a domain.
--- ARGV[1] map: name, retention (days as text, or 'NONE'), description?, tags ({key, value}
+-- args[1] map: name, retention (days as text, or 'NONE'), description?, tags ({key, value}
 --   pairs; the caller has checked the limit of 50)
 -- Result: 'REGISTERED'. Faults: DomainAlreadyExistsFault (registered or deprecated).
---@include common
 
 if redis.call('EXISTS', K_DOMAIN) == 1 then
   return fault('DomainAlreadyExistsFault', A.name)

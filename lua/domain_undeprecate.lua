@@ -1,7 +1,6 @@
 -- Undeprecate a domain. Its types keep their own status (undeprecate them one by one).
--- ARGV[1] map: name. Result: 'REGISTERED'.
+-- args[1] map: name. Result: 'REGISTERED'.
 -- Faults: UnknownResourceFault, DomainAlreadyExistsFault (the domain is registered).
---@include common
 
 local status = redis.call('HGET', K_DOMAIN, 'status')
 if not status then return fault('UnknownResourceFault', 'Unknown domain: ' .. A.name) end

@@ -1,10 +1,8 @@
 -- Request the cancellation of an open workflow execution (RequestCancelWorkflowExecution).
 -- The request is advisory: the decider sees it and decides what to do.
--- ARGV[1] map: workflowId, runId?, dayMs (length of a retention day in ms)
+-- args[1] map: workflowId, runId?, dayMs (length of a retention day in ms)
 -- Result: 'OK'. Events: WorkflowExecutionCancelRequested, then DecisionTaskScheduled unless a
 --   decision task is open. Faults: UnknownResourceFault (no such open run).
---@include common
---@include execution
 
 local run, err = open_run_for(A.workflowId, A.runId)
 if not run then return err end

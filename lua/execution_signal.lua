@@ -1,9 +1,7 @@
 -- Signal an open workflow execution (SignalWorkflowExecution).
--- ARGV[1] map: workflowId, runId?, signalName, input?, dayMs (length of a retention day in ms)
+-- args[1] map: workflowId, runId?, signalName, input?, dayMs (length of a retention day in ms)
 -- Result: 'OK'. Events: WorkflowExecutionSignaled, then DecisionTaskScheduled unless a
 --   decision task is open. Faults: UnknownResourceFault (no such open run).
---@include common
---@include execution
 
 local run, err = open_run_for(A.workflowId, A.runId)
 if not run then return err end

@@ -1,13 +1,11 @@
 -- Start a workflow execution (StartWorkflowExecution).
--- ARGV[1] map: domain, workflowId, runId (new, from the caller), workflowType {name, version},
+-- args[1] map: domain, workflowId, runId (new, from the caller), workflowType {name, version},
 --   taskList?, taskPriority?, input?, executionStartToCloseTimeout?, taskStartToCloseTimeout?,
 --   childPolicy?, lambdaRole?, tagList?
 -- Result: the run id.
 -- Events: WorkflowExecutionStarted, DecisionTaskScheduled.
 -- Faults: UnknownResourceFault (domain or type), DomainDeprecatedFault, TypeDeprecatedFault,
 --   WorkflowExecutionAlreadyStartedFault, DefaultUndefinedFault, LimitExceededFault.
---@include common
---@include execution
 
 local status = redis.call('HGET', K_DOMAIN, 'status')
 if not status then return fault('UnknownResourceFault', 'Unknown domain: ' .. A.domain) end

@@ -1,12 +1,10 @@
 -- Terminate an open workflow execution at once (TerminateWorkflowExecution).
--- ARGV[1] map: workflowId, runId?, reason?, details?, childPolicy?, dayMs (length of a
+-- args[1] map: workflowId, runId?, reason?, details?, childPolicy?, dayMs (length of a
 --   retention day in ms).
 -- Result: 'OK'. Events: WorkflowExecutionTerminated (cause OPERATOR_INITIATED), and in the
 --   parent, if any, ChildWorkflowExecutionTerminated. The child policy (the request's, else
 --   the run's) is queued for each open child.
 -- Faults: UnknownResourceFault (no such open run).
---@include common
---@include execution
 
 local run, err = open_run_for(A.workflowId, A.runId)
 if not run then return err end

@@ -1,10 +1,9 @@
 -- Add, overwrite or remove resource tags of a domain (TagResource, UntagResource).
--- ARGV[1] map: domain, set ({key, value} pairs, at most 50 distinct keys; a later pair with
+-- args[1] map: domain, set ({key, value} pairs, at most 50 distinct keys; a later pair with
 --   the same key wins), remove (tag keys; keys the domain does not have are ignored).
 -- Result: the number of tags the domain has afterwards.
 -- Faults: UnknownResourceFault (domain), TooManyTagsFault (the domain would have more than
 --   50 tags). Both are raised before the first write.
---@include common
 
 local MAX_TAGS = 50
 local K_TAGS = P .. ':tags'

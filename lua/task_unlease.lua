@@ -1,11 +1,9 @@
 -- Undo a lease whose poller went away before its answer could be sent, so that the task goes
 -- to another poller, back in its old place in the queue. Only possible while the Started event is still the last event of the
 -- history; otherwise the lease stands and the task's timeouts recover it.
--- ARGV[1] map: kind ('activity'|'decision'), runId, scheduledEventId (text, activity only),
+-- args[1] map: kind ('activity'|'decision'), runId, scheduledEventId (text, activity only),
 --   startedEventId (text), secret.
 -- Result: true when the lease was undone, else false.
---@include common
---@include execution
 
 local run = hgetall(k_run(A.runId))
 if not run or run.status ~= 'OPEN' or run.lastEventId ~= A.startedEventId then

@@ -1,5 +1,5 @@
 -- Fire the due items of one domain whose time has come (the timer service's sweep).
--- ARGV[1] map: limit (max items this call), dayMs (length of a retention day in ms).
+-- args[1] map: limit (max items this call), dayMs (length of a retention day in ms).
 -- Result: map fired (items taken), more (bool: due items remain).
 -- Each item is removed as it is taken, inside this script, so it fires exactly once however
 -- many timer services sweep the domain. Each handler checks that the state the item names
@@ -8,8 +8,6 @@
 --   WorkflowExecutionTerminated / WorkflowExecutionCancelRequested (child policy), each
 --   followed by what SWF does next; retention deletes a closed run, its history and
 --   its index entries.
---@include common
---@include execution
 
 local now = now_ms()
 local day_ms = A.dayMs

@@ -1,11 +1,10 @@
 -- Deprecate, undeprecate or delete a workflow or activity type.
--- ARGV[1] map: kind ('workflow'|'activity'), action ('deprecate'|'undeprecate'|'delete'),
+-- args[1] map: kind ('workflow'|'activity'), action ('deprecate'|'undeprecate'|'delete'),
 --   domain, name, version.
 -- Result: the new status, or 'DELETED'.
 -- Faults: UnknownResourceFault; TypeDeprecatedFault (deprecate a deprecated type);
 --   TypeAlreadyExistsFault (undeprecate a registered type); TypeNotDeprecatedFault
 --   (delete a registered type). Running executions and tasks of the type go on.
---@include common
 
 if redis.call('EXISTS', K_DOMAIN) == 0 then
   return fault('UnknownResourceFault', 'Unknown domain: ' .. A.domain)

@@ -1,10 +1,9 @@
 -- Register a workflow or activity type.
--- ARGV[1] map: kind ('workflow'|'activity'), domain, name, version, description?,
+-- args[1] map: kind ('workflow'|'activity'), domain, name, version, description?,
 --   defaults (map of default* member name to text; defaultTaskList is the list's name).
 -- Result: 'REGISTERED'.
 -- Faults: UnknownResourceFault (domain), DomainDeprecatedFault, TypeAlreadyExistsFault,
 --   LimitExceededFault (10,000 types of one kind per domain, deprecated ones included).
---@include common
 
 local status = redis.call('HGET', K_DOMAIN, 'status')
 if not status then return fault('UnknownResourceFault', 'Unknown domain: ' .. A.domain) end

@@ -1,25 +1,34 @@
-"""Load the Lua scripts, inline their includes, and call them by SHA.
+"""Build the Lua transitions into one Redis Functions library and call them with FCALL.
 
-A script file names its helpers with ``--@include <name>`` lines, which are replaced by
-``lua/includes/<name>.lua`` at load time. redis-py's ``AsyncScript`` calls EVALSHA and, on
-NOSCRIPT (after ``SCRIPT FLUSH``, a restart or a failover), loads the script and retries.
+The library is ``lua/includes/common.lua`` and ``lua/includes/execution.lua`` (the shared
+helpers, defined once) followed by one function per ``lua/<name>.lua``: the file's body,
+wrapped as ``redis.register_function('redswf_<name>_<version>', function(keys, args) ...)``,
+so every function can call every helper.
+
+The library is named ``redswf_<version>``, where the version is a hash of its source, so
+servers of two redswf versions (a rolling upgrade) can share one Redis without replacing
+each other's functions. Redis keeps a loaded library in its RDB and AOF files and sends it
+to replicas. When a call finds no function (a new server, ``FUNCTION FLUSH``, a failover to
+a replica that missed it), the client loads the library and calls again.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import hashlib
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import msgpack
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from .errors import SWFError, parse_script_error
 
-_INCLUDE = re.compile(r"^--@include (\w+)\s*$", re.MULTILINE)
+_INCLUDES = ("common", "execution")
+LIBRARY_PREFIX = "redswf_"
 
 SCRIPT_NAMES = (
     "domain_register",
@@ -42,16 +51,36 @@ SCRIPT_NAMES = (
 )
 
 
+@dataclass(frozen=True)
+class Library:
+    """The built library: its name, its FUNCTION LOAD source and its function names."""
+
+    name: str
+    source: str
+    functions: dict[str, str]
+
+
+def _read(*parts: str) -> str:
+    path = resources.files("redswf.lua")
+    for part in parts:
+        path = path / part
+    return path.read_text(encoding="utf-8")
+
+
 @cache
-def script_source(name: str) -> str:
-    """Return the source of script ``name`` with its includes inlined."""
-    package = resources.files("redswf.lua")
-    text = (package / f"{name}.lua").read_text(encoding="utf-8")
-
-    def include(match: re.Match[str]) -> str:
-        return (package / "includes" / f"{match.group(1)}.lua").read_text(encoding="utf-8")
-
-    return _INCLUDE.sub(include, text)
+def library() -> Library:
+    """Return the library built from the Lua files of this redswf."""
+    helpers = [_read("includes", f"{name}.lua") for name in _INCLUDES]
+    bodies = {name: _read(f"{name}.lua") for name in SCRIPT_NAMES}
+    version = hashlib.sha1("\0".join([*helpers, *bodies.values()]).encode()).hexdigest()[:12]
+    functions = {name: f"{LIBRARY_PREFIX}{name}_{version}" for name in SCRIPT_NAMES}
+    parts = [f"#!lua name={LIBRARY_PREFIX}{version}\n", *helpers]
+    for name, body in bodies.items():
+        parts.append(
+            f"\nredis.register_function('{functions[name]}', function(keys, args)\n"
+            f"bind(keys, args)\n{body}\nend)\n"
+        )
+    return Library(f"{LIBRARY_PREFIX}{version}", "".join(parts), functions)
 
 
 def pack(args: dict[str, Any]) -> bytes:
@@ -62,18 +91,36 @@ def pack(args: dict[str, Any]) -> bytes:
     return packed
 
 
+def _missing_function(exc: ResponseError) -> bool:
+    return str(exc).startswith("Function not found")
+
+
 class Scripts:
-    """The registered scripts of one Redis client."""
+    """Calls the library's functions on one Redis client, loading the library when missing."""
 
     def __init__(self, redis: Redis) -> None:
-        self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES
-        }
+        self._redis = redis
+        self._library = library()
+        self._loading = asyncio.Lock()
+        self._loads = 0
+
+    async def load(self) -> None:
+        """Load the library, replacing a library of the same name (and so the same source)."""
+        await self._redis.function_load(self._library.source, replace=True)
+        self._loads += 1
 
     async def run(self, name: str, prefix: str, args: dict[str, Any]) -> Any:
-        """Run script ``name`` on the domain with key prefix ``prefix``; raise SWF faults."""
+        """Run transition ``name`` on the domain with key prefix ``prefix``; raise SWF faults."""
+        function = self._library.functions[name]
+        packed = pack(args)
         try:
-            raw = await self._scripts[name](keys=[prefix], args=[pack(args)])
+            try:
+                raw = await self._redis.fcall(function, 1, prefix, packed)
+            except ResponseError as exc:
+                if not _missing_function(exc):
+                    raise
+                await self._reload(self._loads)
+                raw = await self._redis.fcall(function, 1, prefix, packed)
         except ResponseError as exc:
             fault = parse_script_error(str(exc))
             if fault is None:
@@ -81,5 +128,11 @@ class Scripts:
             raise fault from None
         return msgpack.unpackb(raw, raw=False)
 
+    async def _reload(self, seen: int) -> None:
+        # Many calls can miss the library at once; the first loads it, the rest wait for it.
+        async with self._loading:
+            if self._loads == seen:
+                await self.load()
 
-__all__ = ["SCRIPT_NAMES", "SWFError", "Scripts", "pack", "script_source"]
+
+__all__ = ["SCRIPT_NAMES", "Library", "SWFError", "Scripts", "library", "pack"]

@@ -1,7 +1,8 @@
-"""What lands in Redis: key slots, readable histories, script reloads, restarts, cluster mode."""
+"""What lands in Redis: key slots, readable histories, function reloads, restarts, cluster mode."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import subprocess
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import orjson
 import pytest
 import redis
@@ -18,6 +20,7 @@ from redis.crc import key_slot
 from redswf import AsyncClient
 from redswf.embedded import bundled_valkey_server
 from redswf.keys import domain_prefix
+from redswf.scripts import library
 from tests.conftest import MAX_DOMAINS
 from tests.helpers import DECISION_LIST, WORKFLOW_TYPE, complete, register_all, schedule
 from tests.servers import RunningServer, cli_binary, start_server
@@ -96,20 +99,79 @@ def test_history_readable_with_redis_cli(
     assert float(ts) > 1.7e9
 
 
-async def test_scripts_reload_after_flush(
+async def test_functions_reload_after_flush(
     redis_server: RunningServer, client: AsyncClient, domain: str
 ) -> None:
     await client.register_domain(name=domain, workflowExecutionRetentionPeriodInDays="1")
     with redis_server.client() as plain:
-        plain.script_flush()
+        plain.function_flush()
     detail = await client.describe_domain(name=domain)
     assert detail["domainInfo"]["name"] == domain
     await client.deprecate_domain(name=domain)
     detail = await client.describe_domain(name=domain)
     assert detail["domainInfo"]["status"] == "DEPRECATED"
+    with redis_server.client() as plain:
+        names = [entry[1] for entry in plain.function_list(library="redswf_*")]
+    assert names == [library().name.encode()]
 
 
-async def test_restart_keeps_data_and_reloads_scripts(tmp_path: Path, domain: str) -> None:
+async def test_many_calls_after_a_flush_load_the_library_once(tmp_path: Path, domain: str) -> None:
+    server = start_server(tmp_path / "fresh")
+    try:
+        async with AsyncClient(server.url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
+            await register_all(client, domain)
+            with server.client() as plain:
+                plain.function_flush()
+                plain.config_resetstat()
+            runs = await asyncio.gather(
+                *(
+                    client.start_workflow_execution(
+                        domain=domain, workflowId=f"w{i}", workflowType=WORKFLOW_TYPE
+                    )
+                    for i in range(20)
+                )
+            )
+            assert len({run["runId"] for run in runs}) == 20
+            with server.client() as plain:
+                stats: Any = plain.info("commandstats")
+            assert stats["cmdstat_function|load"]["calls"] == 1
+            assert stats["cmdstat_fcall"]["calls"] >= 21
+            count = await client.count_open_workflow_executions(
+                domain=domain, startTimeFilter={"oldestDate": 0}
+            )
+            assert count["count"] == 20
+    finally:
+        server.stop()
+
+
+async def test_two_versions_of_the_library_share_one_server(
+    redis_server: RunningServer, client: AsyncClient, domain: str
+) -> None:
+    """Another redswf version's library (a rolling upgrade) neither breaks nor replaces ours."""
+    ours = library()
+    theirs = ours.source.replace(ours.name, "redswf_0000other0000").replace(
+        ours.name.removeprefix("redswf_"), "0000other0000"
+    )
+    with redis_server.client() as plain:
+        plain.function_load(theirs, replace=True)
+    try:
+        await run_one_activity_workflow(client, domain)
+        with redis_server.client() as plain:
+            names = {entry[1] for entry in plain.function_list(library="redswf_*")}
+            assert {ours.name.encode(), b"redswf_0000other0000"} <= names
+            prefix = domain_prefix("us-east-1", domain)
+            function = ours.functions["domain_deprecate"].replace(
+                ours.name.removeprefix("redswf_"), "0000other0000"
+            )
+            plain.fcall(function, 1, prefix, msgpack.packb({"name": domain}))
+        detail = await client.describe_domain(name=domain)
+        assert detail["domainInfo"]["status"] == "DEPRECATED"
+    finally:
+        with redis_server.client() as plain:
+            plain.function_delete("redswf_0000other0000")
+
+
+async def test_restart_keeps_data_and_functions(tmp_path: Path, domain: str) -> None:
     server = start_server(tmp_path / "aof", aof=True)
     try:
         async with AsyncClient(server.url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:
@@ -122,7 +184,7 @@ async def test_restart_keeps_data_and_reloads_scripts(tmp_path: Path, domain: st
             )
             assert len(page["events"]) == 11
             assert page["events"][-1]["eventType"] == "WorkflowExecutionCompleted"
-            # A script call after the restart: the script cache is empty on the new server.
+            # A transition after the restart runs the library that the AOF kept.
             await client.start_workflow_execution(
                 domain=domain, workflowId="w2", workflowType=WORKFLOW_TYPE
             )

@@ -1,26 +1,39 @@
--- Helpers inlined at the top of every script (see redswf/scripts.py).
+-- The library's shared part: the state of the current call and the helpers every
+-- function uses (see redswf/scripts.py, which builds one Redis Functions library from
+-- this file, lua/includes/execution.lua and one function per lua/<name>.lua).
 --
--- Conventions of every script:
---   KEYS[1]  the domain's key prefix `swf:{<region>/<escaped domain>}`. Every other key the
---            script touches is built from it and carries the same hash tag, so all of them
---            lie in the slot of KEYS[1] (Redis Cluster accepts that for scripts without a
---            shebang).
---   ARGV[1]  a msgpack map with the script's arguments (`A` below).
+-- Conventions of every function:
+--   keys[1]  the domain's key prefix `swf:{<region>/<escaped domain>}`. Every other key the
+--            function touches is built from it and carries the same hash tag, so all of them
+--            lie in the slot of keys[1], as Redis Cluster requires.
+--   args[1]  a msgpack map with the function's arguments (`A` below).
 --   Result   a msgpack value, or an error reply `<SWF fault name>: <message>`. Every fault is
 --            raised before the first write, so a fault never leaves a transition half done.
 --   Clock    Redis TIME, in integer milliseconds.
+--
+-- The library is loaded once, so these locals outlive a call: `bind` sets every one of
+-- them at the start of each call, and nothing else may keep state between calls.
 
-local P = KEYS[1]
-local A = cmsgpack.unpack(ARGV[1])
+local P, A
+local K_DOMAIN, K_OPEN, K_SEQ, K_TIMEOUTS, K_WAKE
+local K_VIS_OPEN, K_VIS_CLOSED_START, K_VIS_CLOSED_CLOSE
+-- Wake-ups are collected while a function runs and published once at its end, one message
+-- per task list: `<a|d>|<count>|<task list>` on the domain's sharded channel.
+local wakes
 
-local K_DOMAIN = P .. ':domain'
-local K_OPEN = P .. ':open'
-local K_SEQ = P .. ':seq'
-local K_TIMEOUTS = P .. ':timeouts'
-local K_WAKE = P .. ':wake'
-local K_VIS_OPEN = P .. ':vis:open'
-local K_VIS_CLOSED_START = P .. ':vis:closed:start'
-local K_VIS_CLOSED_CLOSE = P .. ':vis:closed:close'
+local function bind(keys, args)
+  P = keys[1]
+  A = cmsgpack.unpack(args[1])
+  K_DOMAIN = P .. ':domain'
+  K_OPEN = P .. ':open'
+  K_SEQ = P .. ':seq'
+  K_TIMEOUTS = P .. ':timeouts'
+  K_WAKE = P .. ':wake'
+  K_VIS_OPEN = P .. ':vis:open'
+  K_VIS_CLOSED_START = P .. ':vis:closed:start'
+  K_VIS_CLOSED_CLOSE = P .. ':vis:closed:close'
+  wakes = {}
+end
 
 local MAX_OPEN_RUNS = 100000
 local MAX_OPEN_ACTIVITIES = 1000
@@ -88,9 +101,6 @@ local function next_member(suffix)
   return string.format('%016d', redis.call('INCR', K_SEQ)) .. ':' .. suffix
 end
 
--- Wake-ups are collected while the script runs and published once at its end, one message
--- per task list: `<a|d>|<count>|<task list>` on the domain's sharded channel.
-local wakes = {}
 local function wake(kind, task_list)
   local key = kind .. '|' .. task_list
   wakes[key] = (wakes[key] or 0) + 1
