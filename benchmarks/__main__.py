@@ -210,18 +210,27 @@ def run_from_snapshot(revision: str, argv: list[str]) -> int:
 
 
 async def run_scenarios(ctx: Context, names: list[str]) -> dict[str, str]:
-    """Run each scenario; a failure is recorded and the run goes on with the next one."""
+    """Run each scenario; a failure is recorded and the run goes on with the next one.
+
+    A scenario's failure lists the variants that failed (see ``Context.variant``) and the
+    error that ended the scenario, if any.
+    """
     failures: dict[str, str] = {}
     for name in names:
         print(f"== {name}", flush=True)
         started = time.monotonic()
         ctx.current = name
+        ctx.variant_failures = []
         load_before = os.getloadavg()[0]
+        errors: list[str] = []
         try:
             await asyncio.wait_for(SCENARIOS[name](ctx), SCENARIO_LIMIT[ctx.quick])
         except Exception as exc:
             traceback.print_exc()
-            failures[name] = f"{type(exc).__name__}: {exc}"
+            errors.append(f"{type(exc).__name__}: {exc}")
+        errors = ctx.variant_failures + errors
+        if errors:
+            failures[name] = "; ".join(errors)
         ctx.reset()
         ctx.raw.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
         ctx.raw.setdefault("load_average", {})[name] = [load_before, os.getloadavg()[0]]

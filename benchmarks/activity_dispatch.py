@@ -98,7 +98,9 @@ async def run(ctx: Context) -> None:
         await sweep(
             ctx, "http", lambda w: HttpApi(serve.endpoint, connections=w), levels(ctx), http_tasks
         )
-        await sweep(ctx, "resp", lambda w: RespApi(resp_port), levels(ctx), http_tasks)
+        await sweep(
+            ctx, "resp", lambda w: RespApi(resp_port, connections=w), levels(ctx), http_tasks
+        )
 
         boto3_levels = [4, 16] if quick else [1, 4, 16, 32]
 

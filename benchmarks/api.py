@@ -129,18 +129,28 @@ class HttpApi:
             await self._session.close()
 
 
+# redis-py's asyncio pool rejects a call with MaxConnectionsError once this many connections
+# are in use, so "no limit" is a limit no benchmark reaches.
+UNLIMITED_CONNECTIONS = 2**31 - 1
+
+
 class RespApi:
     """``SWF <operation> <json>`` over the Redis protocol, one connection per concurrent call.
 
     A long poll keeps its connection busy until a task or the server's poll hold ends, so the
-    pool opens as many connections as there are calls in flight.
+    pool opens as many connections as there are calls in flight, up to ``connections``
+    (0 for no limit). redis-py's own default limit is 100 connections.
     """
 
     name = "resp"
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, connections: int = 0) -> None:
         self._client = redis.asyncio.Redis(
-            host="127.0.0.1", port=port, protocol=2, socket_timeout=90
+            host="127.0.0.1",
+            port=port,
+            protocol=2,
+            socket_timeout=90,
+            max_connections=connections or UNLIMITED_CONNECTIONS,
         )
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:

@@ -5,8 +5,9 @@ and stops by itself once its count is reached or its deadline passes.
 
 - ``latency-worker``: W workers poll activity tasks whose input is the send time (epoch
   seconds), and report the delay from send to receipt of each.
-- ``idle-client``: keeps N long polls open on one task list, re-polling when one returns
-  empty, and reports each task it receives with its receipt time.
+- ``idle-client``: keeps N long polls open on one task list over HTTP or RESP, re-polling
+  when one returns empty, and reports each task it receives with its receipt time, and
+  the first connection errors.
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ from typing import Any
 
 import aiohttp
 import orjson
+import redis.exceptions
 
-from .api import HttpApi, LibraryApi, SwfApi
+from .api import HttpApi, LibraryApi, RespApi, SwfApi
 from .loops import Progress, activity_worker, run_until
+
+# Errors of a poll whose connection failed; an SWF fault (ApiError) is not one of them.
+CONNECTION_ERRORS = (
+    aiohttp.ClientError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -34,6 +44,8 @@ async def latency_worker(settings: dict[str, Any]) -> None:
     api: SwfApi
     if settings["interface"] == "library":
         api = LibraryApi(settings["redis_url"], poll_hold=2.0)
+    elif settings["interface"] == "resp":
+        api = RespApi(settings["resp_port"])
     else:
         api = HttpApi(settings["endpoint"])
     delays: list[float] = []
@@ -57,10 +69,18 @@ async def latency_worker(settings: dict[str, Any]) -> None:
     emit({"delays": delays, "done": progress.done})
 
 
+# Connection errors an idle client reports one by one; after these it reports every 100th.
+REPORTED_ERRORS = 3
+
+
 async def idle_client(settings: dict[str, Any]) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    api = HttpApi(settings["endpoint"], connections=0)
+    api: SwfApi
+    if settings["interface"] == "resp":
+        api = RespApi(settings["resp_port"])
+    else:
+        api = HttpApi(settings["endpoint"], connections=0)
     deadline = time.monotonic() + settings["seconds"]
     body = {"domain": settings["domain"], "taskList": {"name": settings["task_list"]}}
     errors = 0
@@ -70,9 +90,11 @@ async def idle_client(settings: dict[str, Any]) -> None:
         while time.monotonic() < deadline:
             try:
                 task = await api.call("PollForActivityTask", **body)
-            except (aiohttp.ClientError, OSError):
+            except CONNECTION_ERRORS as exc:
                 # A refused or reset connection during the ramp: try again shortly.
                 errors += 1
+                if errors <= REPORTED_ERRORS or errors % 100 == 0:
+                    emit({"error": f"{type(exc).__name__}: {exc}", "errors": errors})
                 await asyncio.sleep(0.5)
                 continue
             if task.get("taskToken"):

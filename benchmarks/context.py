@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,9 @@ class Context:
     facts: dict[str, float] = field(default_factory=dict)
     # The scenario running now; its slow log entries are filed under this name.
     current: str = ""
+    # Errors of the current scenario's failed variants, as "variant: error". The run lists
+    # them as the scenario's failure.
+    variant_failures: list[str] = field(default_factory=list)
 
     @property
     def redis_url(self) -> str:
@@ -62,6 +68,19 @@ class Context:
         self.rows.append(row)
         shown = f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
         print(f"  {scenario:<20} {variant:<28} {metric:<30} {shown:>12} {unit}", flush=True)
+
+    @contextmanager
+    def variant(self, name: str) -> Iterator[None]:
+        """Record an error raised in this block as a failure of variant ``name``.
+
+        The scenario then goes on with its other variants. Cancellation (the scenario's
+        time limit, Ctrl-C) still ends the scenario.
+        """
+        try:
+            yield
+        except Exception as exc:
+            traceback.print_exc()
+            self.variant_failures.append(f"{name}: {type(exc).__name__}: {exc}")
 
     def size(self, quick: int, full: int) -> int:
         return quick if self.quick else full

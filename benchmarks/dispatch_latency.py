@@ -5,7 +5,8 @@ whatever the workers do: about every millisecond it completes one decision task 
 beforehand, with as many ScheduleActivityTask decisions as the rate has made due since the
 last one. Each task's input is its send time. The workers run in a child process and record the
 delay from send to receipt, which covers the decision completion, the queue, the wake-up
-and the lease. "Maximum load" is the activity dispatch maximum measured in this run for
+and the lease. The generator always uses the library; the workers use the library, HTTP or
+RESP. "Maximum load" is the activity dispatch maximum measured in this run for
 the same interface, so at 90 % the extra work of scheduling can push Redis or the CPU
 past saturation. The page gives the achieved rate beside each result.
 """
@@ -59,7 +60,7 @@ async def pace(
 
 
 async def one_load(
-    ctx: Context, interface: str, endpoint: str, rate: float, workers: int, share: int
+    ctx: Context, interface: str, serve: infra.Serve, rate: float, workers: int, share: int
 ) -> None:
     seconds = ctx.size(4, 10)
     domain = ctx.domain("latency")
@@ -75,7 +76,8 @@ async def one_load(
         settings = {
             "interface": interface,
             "redis_url": ctx.redis_url,
-            "endpoint": endpoint,
+            "endpoint": serve.endpoint,
+            "resp_port": serve.resp_port,
             "domain": domain,
             "task_list": task_list,
             "workers": workers,
@@ -124,17 +126,24 @@ def _read_result(worker: subprocess.Popen[bytes], sent: int) -> dict[str, Any]:
 
 async def run(ctx: Context) -> None:
     ctx.reset()
-    serve = infra.start_serve(ctx.tmp / "serve-latency", ctx.redis_url, poll_hold=5.0)
+    serve = infra.start_serve(ctx.tmp / "serve-latency", ctx.redis_url, poll_hold=5.0, resp=True)
     try:
-        for interface in ("library", "http"):
-            maximum = ctx.facts.get(f"dispatch_max_{interface}")
-            if maximum is None:
-                raise RuntimeError("run the dispatch scenario first: latency paces by its maximum")
-            workers = int(min(64, ctx.facts.get(f"dispatch_best_w_{interface}", 16)))
-            for share in (50, 90):
-                await one_load(
-                    ctx, interface, serve.endpoint, maximum * share / 100, workers, share
-                )
-                ctx.reset()
+        for interface in ("library", "http", "resp"):
+            with ctx.variant(interface):
+                await one_interface(ctx, interface, serve)
     finally:
         serve.stop()
+
+
+async def one_interface(ctx: Context, interface: str, serve: infra.Serve) -> None:
+    """Measure ``interface`` at 50 % and 90 % of its dispatch maximum from this run."""
+    maximum = ctx.facts.get(f"dispatch_max_{interface}")
+    if maximum is None:
+        raise RuntimeError(
+            f"no {interface} dispatch maximum in this run: run the dispatch scenario first, "
+            "because latency paces each interface by it"
+        )
+    workers = int(min(64, ctx.facts.get(f"dispatch_best_w_{interface}", 16)))
+    for share in (50, 90):
+        await one_load(ctx, interface, serve, maximum * share / 100, workers, share)
+        ctx.reset()

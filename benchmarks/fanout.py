@@ -7,9 +7,10 @@ decider without local state must, and closes the workflow once all activities co
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from . import infra
-from .api import WORKFLOW_TYPE, Boto3Api, HttpApi, LibraryApi, SwfApi, register
+from .api import WORKFLOW_TYPE, Boto3Api, HttpApi, LibraryApi, RespApi, SwfApi, register
 from .context import Context
 from .loops import Progress, activity_worker, decider, run_until
 
@@ -42,26 +43,32 @@ async def measure(api: SwfApi, domain: str) -> float:
 
 async def run(ctx: Context) -> None:
     ctx.reset()
-    serve = infra.start_serve(ctx.tmp / "serve-fanout", ctx.redis_url, poll_hold=2.0)
+    serve = infra.start_serve(ctx.tmp / "serve-fanout", ctx.redis_url, poll_hold=2.0, resp=True)
     try:
-        variants: list[tuple[str, SwfApi]] = [
-            ("library", LibraryApi(ctx.redis_url)),
-            ("http", HttpApi(serve.endpoint)),
-            ("boto3", Boto3Api(serve.endpoint, threads=WORKERS + 4)),
+        variants: list[tuple[str, Callable[[], SwfApi]]] = [
+            ("library", lambda: LibraryApi(ctx.redis_url)),
+            ("http", lambda: HttpApi(serve.endpoint)),
+            ("resp", lambda: RespApi(serve.require_resp_port())),
+            ("boto3", lambda: Boto3Api(serve.endpoint, threads=WORKERS + 4)),
         ]
-        for variant, api in variants:
-            domain = ctx.domain("fanout")
-            setup = LibraryApi(ctx.redis_url)
-            try:
-                await register(setup, domain, "fan")
-            finally:
-                await setup.close()
-            try:
-                seconds = await measure(api, domain)
-            finally:
-                await api.close()
-            note = f"{ACTIVITIES} activities, {WORKERS} workers, 2 deciders"
-            ctx.add(SCENARIO, variant, "start to close", seconds, "s", note)
+        for variant, make_api in variants:
+            with ctx.variant(variant):
+                await one_variant(ctx, variant, make_api())
             ctx.reset()
     finally:
         serve.stop()
+
+
+async def one_variant(ctx: Context, variant: str, api: SwfApi) -> None:
+    try:
+        domain = ctx.domain("fanout")
+        setup = LibraryApi(ctx.redis_url)
+        try:
+            await register(setup, domain, "fan")
+        finally:
+            await setup.close()
+        seconds = await measure(api, domain)
+    finally:
+        await api.close()
+    note = f"{ACTIVITIES} activities, {WORKERS} workers, 2 deciders"
+    ctx.add(SCENARIO, variant, "start to close", seconds, "s", note)
