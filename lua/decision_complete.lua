@@ -139,7 +139,7 @@ local function start_timer(d)
   })
   redis.call('HSET', k_timers(run.runId), d.timerId, started)
   set_fields(run, 'openTimers', tonumber(run.openTimers) + 1)
-  due_add_seconds('timer', run.runId, started, now, d.startToFireTimeout)
+  due_add_seconds('timer', run.runId, started .. '|' .. d.timerId, now, d.startToFireTimeout)
 end
 
 local function cancel_timer(d)
@@ -149,7 +149,7 @@ local function cancel_timer(d)
   end
   record('TimerCanceled', {timerId = d.timerId, startedEventId = tonumber(started)})
   redis.call('HDEL', k_timers(run.runId), d.timerId)
-  due_remove('timer', run.runId, started)
+  timer_due_remove(run.runId, started, d.timerId)
   set_fields(run, 'openTimers', tonumber(run.openTimers) - 1)
 end
 

@@ -12,8 +12,17 @@
 local now = now_ms()
 local day_ms = A.dayMs
 
+-- Items due at the same time sort by kind and run id, so the items of one run tend to come
+-- one after the other: the run read for one item is kept for the next. Every change to a
+-- run goes through helpers that keep its table in step with Redis, and a handler changes
+-- another run (a parent) only through a table of its own, while the kept one is its child.
+local last_run
 local function open_run(run_id)
-  local run = hgetall(k_run(run_id))
+  local run = last_run
+  if not run or run.runId ~= run_id then
+    run = hgetall(k_run(run_id))
+    last_run = run
+  end
   if run and run.status == 'OPEN' then return run end
   return nil
 end
@@ -69,13 +78,19 @@ local function fire_activity_timeout(run_id, sched, kind)
   schedule_decision(run, now)
 end
 
-local function fire_timer(run_id, started)
+-- `id` is `<started>|<timer id>`, or `<started>` alone in an item written before the timer
+-- id was added; the TimerStarted event then gives the timer id.
+local function fire_timer(run_id, id)
   local run = open_run(run_id)
   if not run then return end
-  local entry = redis.call('LINDEX', k_hist(run_id), tonumber(started) - 1)
-  if not entry then return end
-  local _, _, _, attrs = parse_event(entry)
-  local timer_id = cjson.decode(attrs).timerId
+  local started, timer_id = string.match(id, '^(%d+)|(.*)$')
+  if not started then
+    started = id
+    local entry = redis.call('LINDEX', k_hist(run_id), tonumber(started) - 1)
+    if not entry then return end
+    local _, _, _, attrs = parse_event(entry)
+    timer_id = cjson.decode(attrs).timerId
+  end
   if redis.call('HGET', k_timers(run_id), timer_id) ~= started then return end
   if terminate_if_full(run, 2, now, day_ms) then return end
   append_event(run, 'TimerFired', {timerId = timer_id, startedEventId = tonumber(started)}, now)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from redswf import AsyncClient
+from redswf.keys import domain_prefix
 from redswf.timers import TimerService
 from tests.conftest import MAX_DOMAINS
 from tests.helpers import DECISION_LIST, WORKFLOW_TYPE, register_all
@@ -135,3 +136,72 @@ async def test_killed_sweeper_loses_nothing(
             fired = await fired_timers(client, domain, f"w{index}", run_id)
             assert sorted(fired) == sorted(f"t{i}" for i in range(1000)), f"run w{index}"
             assert len(fired) == len(set(fired)), f"a timer of w{index} fired twice"
+
+
+def write_timer_items_in_older_form(server: RunningServer, key: str) -> None:
+    """Rewrite each `timer|<run>|<started>|<id>` item as `timer|<run>|<started>`, as older
+    redswf versions wrote them."""
+    with server.client() as plain:
+        for item, score in plain.zrange(key, 0, -1, withscores=True):
+            if item.startswith(b"timer|"):
+                plain.zrem(key, item)
+                plain.zadd(key, {item.decode().rsplit("|", 1)[0]: score})
+
+
+async def test_timer_item_names_the_timer_and_fires_it_once(
+    own_server: RunningServer, domain: str
+) -> None:
+    async with AsyncClient(own_server.url, max_domains=MAX_DOMAINS, run_timers=False) as client:
+        [run_id] = await start_timers_in_runs(client, domain, 1, 3, "0")
+        key = f"{domain_prefix('us-east-1', domain)}:timeouts"
+        with own_server.client() as plain:
+            items = sorted(m.decode() for m in plain.zrange(key, 0, -1))
+        # TimerStarted events are 5, 6 and 7 (after start, scheduled, started, completed).
+        timers = [f"timer|{run_id}|{5 + i}|t{i}" for i in range(3)]
+        assert items == [*timers, f"wfs2c|{run_id}|0"]
+        service = TimerService(client.service.redis)
+        assert await service.sweep() == 3
+        assert await service.sweep() == 0
+        assert sorted(await fired_timers(client, domain, "w0", run_id)) == ["t0", "t1", "t2"]
+
+
+async def test_timer_item_of_the_older_form_still_fires(
+    own_server: RunningServer, domain: str
+) -> None:
+    """An item `timer|<run>|<started>` left by an older redswf fires its timer."""
+    async with AsyncClient(own_server.url, max_domains=MAX_DOMAINS, run_timers=False) as client:
+        [run_id] = await start_timers_in_runs(client, domain, 1, 2, "0")
+        key = f"{domain_prefix('us-east-1', domain)}:timeouts"
+        write_timer_items_in_older_form(own_server, key)
+        service = TimerService(client.service.redis)
+        assert await service.sweep() == 2
+        assert sorted(await fired_timers(client, domain, "w0", run_id)) == ["t0", "t1"]
+
+
+@pytest.mark.parametrize("older_form", [False, True])
+async def test_canceled_and_closed_timers_leave_no_item(
+    own_server: RunningServer, domain: str, older_form: bool
+) -> None:
+    async with AsyncClient(own_server.url, max_domains=MAX_DOMAINS, run_timers=False) as client:
+        [run_id] = await start_timers_in_runs(client, domain, 1, 2, "600")
+        key = f"{domain_prefix('us-east-1', domain)}:timeouts"
+        if older_form:
+            write_timer_items_in_older_form(own_server, key)
+        with own_server.client() as plain:
+            assert plain.zcard(key) == 3  # two timers and the execution's timeout
+        await client.signal_workflow_execution(domain=domain, workflowId="w0", signalName="go")
+        task = await client.poll_for_decision_task(domain=domain, taskList={"name": DECISION_LIST})
+        await client.respond_decision_task_completed(
+            taskToken=task["taskToken"],
+            decisions=[
+                {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": "t0"}}
+            ],
+        )
+        with own_server.client() as plain:
+            items = [m.decode() for m in plain.zrange(key, 0, -1)]
+        assert not [i for i in items if i.startswith(f"timer|{run_id}|5")], items
+        assert len([i for i in items if i.startswith(f"timer|{run_id}|6")]) == 1, items
+        await client.terminate_workflow_execution(domain=domain, workflowId="w0")
+        with own_server.client() as plain:
+            items = [m.decode() for m in plain.zrange(key, 0, -1)]
+        assert [i.split("|")[0] for i in items] == ["retention"], items

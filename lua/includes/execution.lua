@@ -160,7 +160,7 @@ local function close_run(run, close_status, now, day_ms, outcome, child_policy)
   redis.call('DEL', k_actids(run.runId))
 
   local timers = redis.call('HGETALL', k_timers(run.runId))
-  for i = 2, #timers, 2 do due_remove('timer', run.runId, timers[i]) end
+  for i = 2, #timers, 2 do timer_due_remove(run.runId, timers[i], timers[i - 1]) end
   redis.call('DEL', k_timers(run.runId))
 
   local children = redis.call('HKEYS', k_children(run.runId))
