@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from .errors import SWFError
 from .model import METHOD_NAMES, MODEL, OUTPUT_CONVERTERS, TIMESTAMP_INPUT_OPERATIONS
 from .service import DEFAULT_POLL_HOLD, MAX_DOMAINS, CallContext, Service, Settings
 from .timers import TimerService
+from .tokens import new_request_id
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ def _epoch_seconds(value: Any) -> Any:
 def _client_error(error: SWFError, operation: str) -> ClientError:
     response: dict[str, Any] = {
         "Error": {"Code": error.code, "Message": error.message},
-        "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": error.http_status},
+        "ResponseMetadata": {"RequestId": new_request_id(), "HTTPStatusCode": error.http_status},
     }
     error_class = getattr(_EXCEPTIONS, error.code, ClientError)
     exc: ClientError = error_class(response, operation)
@@ -113,7 +113,7 @@ class AsyncClient:
         convert = OUTPUT_CONVERTERS.get(operation)
         if convert is not None:
             result = convert(result)
-        result["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200}
+        result["ResponseMetadata"] = {"RequestId": new_request_id(), "HTTPStatusCode": 200}
         return result
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[dict[str, Any]]]:

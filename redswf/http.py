@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from typing import Any
 
 import orjson
@@ -18,6 +17,7 @@ from aiohttp import web
 from .errors import SWFError
 from .model import OPERATIONS, VOID_OPERATIONS
 from .service import CallContext, Service
+from .tokens import new_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _error_response(error: SWFError, request_id: str) -> web.Response:
 
 async def handle(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     operation = "?"
     try:
         operation = _operation(request)

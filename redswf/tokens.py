@@ -14,14 +14,39 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import os
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from .errors import SWFError, validation_error
+
+
+class _RequestIds:
+    """Request ids in UUID form: a random prefix per process and a counter.
+
+    ``uuid4`` costs about 2.5 µs a call and this about 0.2 µs; a request id must be unique,
+    not unpredictable. A forked child draws a new prefix.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+new_request_id = _RequestIds().next
 
 
 @dataclass(frozen=True, slots=True)
