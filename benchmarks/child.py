@@ -4,7 +4,7 @@ Each role reads its settings from the JSON argument, writes JSON lines to standa
 and stops by itself once its count is reached or its deadline passes.
 
 - ``latency-worker``: W workers poll activity tasks whose input is the send time (epoch
-  seconds), and report the delay from send to receipt of each.
+  seconds), and report the delay from send to receipt of each, and each receipt time.
 - ``idle-client``: keeps N long polls open on one task list over HTTP or RESP, re-polling
   when one returns empty, and reports each task it receives with its receipt time, and
   the first connection errors.
@@ -49,9 +49,12 @@ async def latency_worker(settings: dict[str, Any]) -> None:
     else:
         api = HttpApi(settings["endpoint"])
     delays: list[float] = []
+    received: list[float] = []
 
     def receive(task: dict[str, Any]) -> None:
-        delays.append(time.time() - float(task["input"]))
+        now = time.time()
+        received.append(now)
+        delays.append(now - float(task["input"]))
 
     progress = Progress(
         target=settings["expected"], deadline=time.monotonic() + settings["seconds"]
@@ -66,7 +69,7 @@ async def latency_worker(settings: dict[str, Any]) -> None:
     finally:
         ready.cancel()
         await api.close()
-    emit({"delays": delays, "done": progress.done})
+    emit({"delays": delays, "received": received, "done": progress.done})
 
 
 # Connection errors an idle client reports one by one; after these it reports every 100th.

@@ -1,14 +1,20 @@
 """Dispatch latency at 50 % and 90 % of the measured maximum load, paced open-loop.
 
-The generator (this process) schedules a fixed number of activity tasks at a fixed rate,
-whatever the workers do: about every millisecond it completes one decision task leased
-beforehand, with as many ScheduleActivityTask decisions as the rate has made due since the
-last one. Each task's input is its send time. The workers run in a child process and record the
+The generator (this process) schedules activity tasks at a fixed rate, whatever the
+workers do: about every millisecond it completes one decision task leased beforehand,
+with as many ScheduleActivityTask decisions as the rate has made due since the last one.
+Each task's input is its send time. The workers run in a child process and record the
 delay from send to receipt, which covers the decision completion, the queue, the wake-up
 and the lease. The generator always uses the library; the workers use the library, HTTP or
-RESP. "Maximum load" is the activity dispatch maximum measured in this run for
-the same interface, so at 90 % the extra work of scheduling can push Redis or the CPU
-past saturation. The page gives the achieved rate beside each result.
+RESP.
+
+"Maximum load" is the most tasks per second that this pipeline (scheduling, wake-up,
+lease, completion, all on the same two cores) carries, measured first for each interface:
+the generator offers more than the workers can take for a few seconds, and the tasks the
+workers receive while it sends, per second, are the maximum. The activity dispatch
+maximum is higher, because its tasks are queued beforehand, so no process schedules them
+and no worker waits for a wake-up; the page gives both. The page gives the achieved rate
+beside each result.
 """
 
 from __future__ import annotations
@@ -59,10 +65,21 @@ async def pace(
     return sent, sent / elapsed
 
 
-async def one_load(
-    ctx: Context, interface: str, serve: infra.Serve, rate: float, workers: int, share: int
-) -> None:
-    seconds = ctx.size(4, 10)
+async def drive(
+    ctx: Context,
+    interface: str,
+    serve: infra.Serve,
+    rate: float,
+    workers: int,
+    seconds: float,
+    saturate: bool = False,
+) -> tuple[int, float, float, dict[str, Any]]:
+    """Offer ``rate`` tasks per second for ``seconds`` to W workers of ``interface``.
+
+    Returns the tasks sent, the achieved rate, the epoch time sending began and the
+    worker's report. The worker stops once it has received every task that the rate
+    makes due, or, with ``saturate``, one second after sending ends.
+    """
     domain = ctx.domain("latency")
     task_list = "latency"
     api = LibraryApi(ctx.redis_url)
@@ -82,7 +99,7 @@ async def one_load(
             "task_list": task_list,
             "workers": workers,
             "expected": expected,
-            "seconds": seconds + 10,
+            "seconds": seconds + (1 if saturate else 10),
         }
         command = [sys.executable, "-m", "benchmarks.child", "latency-worker", json.dumps(settings)]
         worker = infra.register_child(
@@ -92,13 +109,41 @@ async def one_load(
         ready = await asyncio.to_thread(worker.stdout.readline)
         if not ready:
             raise RuntimeError("the latency worker process exited before it was ready")
+        began = time.time()
         sent, achieved = await pace(api, domain, task_list, tokens, rate, expected)
-        # The worker stops once it has received every task that was sent, or at its deadline.
         line = await asyncio.to_thread(_read_result, worker, sent)
     finally:
         if worker is not None:
             infra.stop_child(worker)
         await api.close()
+    return sent, achieved, began, line
+
+
+async def pipeline_maximum(
+    ctx: Context, interface: str, serve: infra.Serve, offered: float, workers: int
+) -> float:
+    """Offer ``offered`` tasks per second, more than the pipeline carries; return what it did."""
+    seconds = ctx.size(3, 6)
+    sent, achieved, began, line = await drive(
+        ctx, interface, serve, offered, workers, seconds, saturate=True
+    )
+    ended = began + sent / achieved
+    # Skip the first half second, while the workers' first polls warm up.
+    window = [t for t in line["received"] if began + 0.5 <= t <= ended]
+    maximum = len(window) / (ended - began - 0.5)
+    note = (
+        f"offered {achieved:,.0f}/s for {ended - began:.1f} s; "
+        f"received {len(window)} in the window; W={workers}"
+    )
+    ctx.add(SCENARIO, f"{interface}, maximum", "tasks/s", maximum, "tasks/s", note)
+    ctx.facts[f"latency_max_{interface}"] = maximum
+    return maximum
+
+
+async def one_load(
+    ctx: Context, interface: str, serve: infra.Serve, rate: float, workers: int, share: int
+) -> None:
+    sent, achieved, _, line = await drive(ctx, interface, serve, rate, workers, ctx.size(4, 10))
     delays_ms = [d * 1000 for d in line["delays"]]
     stats = percentiles(delays_ms)
     variant = f"{interface}, {share} % load ({rate:,.0f}/s)"
@@ -136,14 +181,16 @@ async def run(ctx: Context) -> None:
 
 
 async def one_interface(ctx: Context, interface: str, serve: infra.Serve) -> None:
-    """Measure ``interface`` at 50 % and 90 % of its dispatch maximum from this run."""
-    maximum = ctx.facts.get(f"dispatch_max_{interface}")
-    if maximum is None:
+    """Measure the pipeline maximum of ``interface``, then latency at 50 % and 90 % of it."""
+    dispatch_maximum = ctx.facts.get(f"dispatch_max_{interface}")
+    if dispatch_maximum is None:
         raise RuntimeError(
             f"no {interface} dispatch maximum in this run: run the dispatch scenario first, "
-            "because latency paces each interface by it"
+            "because latency takes its worker count and first offered rate from it"
         )
     workers = int(min(64, ctx.facts.get(f"dispatch_best_w_{interface}", 16)))
+    maximum = await pipeline_maximum(ctx, interface, serve, dispatch_maximum, workers)
+    ctx.reset()
     for share in (50, 90):
         await one_load(ctx, interface, serve, maximum * share / 100, workers, share)
         ctx.reset()
