@@ -2,7 +2,8 @@
 -- args[1] map: domain, taskList, identity?, secret (the lease's random part of the task token),
 --   pageSize, reverse (bool), fromPrevious (bool: startAtPreviousStartedEvent), dayMs.
 -- Result: {} when the list is empty, else a map: runId, workflowId, typeName, typeVersion,
---   startedEventId, previousStartedEventId, events (first page, see history_page),
+--   startedEventId, previousStartedEventId, events (first page of stored entries, see
+--   history_page),
 --   nextEventId (0 when the page is the last), lo, hi (the page bounds), more (bool: tasks
 --   remain in the list).
 -- Faults: UnknownResourceFault (domain).

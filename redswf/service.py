@@ -25,7 +25,7 @@ from .model import snake_name
 from .polling import PollDispatcher
 from .registration import RegistrationOperations
 from .scripts import Scripts
-from .shapes import Handler, ms_to_timestamp, stored_event, text_map
+from .shapes import Handler, ms_to_timestamp, stored_events, text_map
 from .tasks import TaskOperations
 from .validation import validate_request
 from .visibility import VisibilityOperations
@@ -130,8 +130,10 @@ class Service:
         reverse: bool,
         size: int,
         raw: bool = False,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[Any, int]:
         """Read events lo..hi (inclusive); return the page and the next page's first id.
+
+        The page is a list of events, or with ``raw`` their JSON (see ``stored_events``).
 
         Event n is entry n - 1 of the history list, so a page is one LRANGE.
         """
@@ -144,7 +146,7 @@ class Service:
         entries: Any = await self.redis.lrange(dk.history(run_id), first - 1, first + count - 2)
         if reverse:
             entries.reverse()
-        return [stored_event(entry, raw) for entry in entries], next_id
+        return stored_events(entries, raw), next_id
 
     @staticmethod
     def execution_info(run: dict[str, str]) -> dict[str, Any]:

@@ -26,27 +26,50 @@ def ms_to_timestamp(ms: str | int) -> float:
     return int(ms) / 1000.0
 
 
-def event_dict(entry: list[Any], raw: bool = False) -> dict[str, Any]:
-    """Turn a stored event ``[id, type, ts, attrs json]`` into an SWF HistoryEvent.
+# Each event type's attributes member, as in "activityTaskStartedEventAttributes".
+_ATTRIBUTE_KEYS: dict[str, str] = {}
 
-    With ``raw`` the attributes stay the stored JSON text, as an ``orjson.Fragment`` that
-    ``orjson.dumps`` writes out as it is: the servers send events without decoding them.
+
+def attributes_key(event_type: str) -> str:
+    key = _ATTRIBUTE_KEYS.get(event_type)
+    if key is None:
+        key = _ATTRIBUTE_KEYS[event_type] = camel_name(event_type) + "EventAttributes"
+    return key
+
+
+def stored_event(entry: bytes | str) -> dict[str, Any]:
+    """Turn a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into a HistoryEvent.
+
+    The entry is bytes when read from Redis, and text when it came inside a msgpack result.
     """
-    event_id, event_type, ts, attrs = entry
+    text = entry.decode() if isinstance(entry, bytes) else entry
+    event_id, ts, event_type, attrs = text.split("|", 3)
     return {
         "eventId": int(event_id),
         "eventTimestamp": float(ts),
         "eventType": event_type,
-        camel_name(event_type) + "EventAttributes": (
-            orjson.Fragment(attrs) if raw else orjson.loads(attrs)
-        ),
+        attributes_key(event_type): orjson.loads(attrs),
     }
 
 
-def stored_event(entry: bytes, raw: bool = False) -> dict[str, Any]:
-    """Turn a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into a HistoryEvent."""
-    event_id, ts, event_type, attrs = entry.split(b"|", 3)
-    return event_dict([event_id, event_type.decode(), ts, attrs], raw)
+def stored_events(entries: list[bytes] | list[str], raw: bool = False) -> Any:
+    """Turn history list entries into a list of HistoryEvents.
+
+    With ``raw`` the result is the list's JSON text, an ``orjson.Fragment`` that
+    ``orjson.dumps`` writes out as it is: the servers send events without decoding their
+    attributes, which every entry stores as JSON already, and without a dict per event.
+    """
+    if not raw:
+        return [stored_event(entry) for entry in entries]
+    parts = []
+    for entry in entries:
+        text = entry.decode() if isinstance(entry, bytes) else entry
+        event_id, ts, event_type, attrs = text.split("|", 3)
+        parts.append(
+            f'{{"eventId":{event_id},"eventTimestamp":{ts},"eventType":"{event_type}",'
+            f'"{attributes_key(event_type)}":{attrs}}}'
+        )
+    return orjson.Fragment("[" + ",".join(parts) + "]")
 
 
 def text_map(raw: Any) -> dict[str, str]:

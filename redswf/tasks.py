@@ -9,9 +9,9 @@ from . import keys
 from .errors import validation_error
 from .shapes import (
     camel_name,
-    event_dict,
     page_size,
     page_token_int,
+    stored_events,
 )
 from .tokens import (
     TaskToken,
@@ -73,9 +73,7 @@ class TaskOperations:
             task["runId"],
             task["startedEventId"],
         )
-        result = self._decision_task(
-            token, task, [event_dict(e, ctx.raw_events) for e in task["events"]]
-        )
+        result = self._decision_task(token, task, stored_events(task["events"], ctx.raw_events))
         if task["nextEventId"]:
             result["nextPageToken"] = self._decision_page_token(
                 token, task, reverse, task["lo"], task["hi"], task["nextEventId"]
@@ -133,7 +131,7 @@ class TaskOperations:
         return result
 
     @staticmethod
-    def _decision_task(token: str, task: dict[str, Any], events: list[Any]) -> dict[str, Any]:
+    def _decision_task(token: str, task: dict[str, Any], events: Any) -> dict[str, Any]:
         return {
             "taskToken": token,
             "startedEventId": task["startedEventId"],

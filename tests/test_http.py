@@ -1341,3 +1341,37 @@ def test_escaped_and_literal_braces_differ(swf: Any) -> None:
         swf.describe_workflow_type(domain=escaped, workflowType=WORKFLOW_TYPE)
     literal_days = swf.describe_domain(name=literal)["configuration"]
     assert literal_days["workflowExecutionRetentionPeriodInDays"] == "1"
+
+
+# Events go out as their stored JSON; their content must come back exactly as the library
+# reads it, whatever characters it holds.
+AWKWARD_TEXT = 'quote " backslash \\ newline \n tab \t nul-ish \u0001 pipe | ünïcødé 🚀 </tag>'
+
+
+async def test_http_events_match_the_library_events(swf: Any, client: Any, domain: str) -> None:
+    register_all_sync(swf, domain)
+    execution = start(swf, domain, "awkward", input=AWKWARD_TEXT, tagList=["t|1"])
+    for index in range(3):
+        swf.signal_workflow_execution(
+            domain=domain, workflowId="awkward", signalName=f"s{index}|x", input=AWKWARD_TEXT
+        )
+    library_events = (
+        await client.get_workflow_execution_history(domain=domain, execution=execution)
+    )["events"]
+    assert library_events[0]["workflowExecutionStartedEventAttributes"]["input"] == AWKWARD_TEXT
+    http_events = history(swf, domain, execution)
+    assert http_events == library_events
+
+    backwards = swf.get_workflow_execution_history(
+        domain=domain, execution=execution, reverseOrder=True, maximumPageSize=2
+    )
+    assert backwards["events"] == library_events[::-1][:2]
+
+    task = poll_decision(swf, domain, reverseOrder=True)
+    started_id = task["startedEventId"]
+    library_after = (
+        await client.get_workflow_execution_history(domain=domain, execution=execution)
+    )["events"]
+    assert task["events"] == library_after[::-1]
+    assert task["events"][0]["eventId"] == started_id
+    assert task["events"][-1]["workflowExecutionStartedEventAttributes"]["input"] == AWKWARD_TEXT

@@ -25,6 +25,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from redswf import AsyncClient
 from redswf.connection import connect
 from redswf.model import METHOD_NAMES, OPERATIONS
 from redswf.resp import (
@@ -715,3 +716,30 @@ def test_serve_resp_option(redis_url: str, tmp_path: Path, domain: str) -> None:
     finally:
         assert server.stop() == 0
     assert "RESP server listening" in server.log()
+
+
+async def test_resp_events_match_the_library_events(
+    redis_client: Redis, redis_url: str, domain: str
+) -> None:
+    """Events go out as their stored JSON and come back as the library reads them."""
+    awkward = 'quote " backslash \\ newline \n nul-ish \u0001 pipe | ünïcødé 🚀'
+    swf = RespSWF(redis_client)
+    await register_all(swf, domain)
+    started = await swf.start_workflow_execution(
+        domain=domain, workflowId="awkward", workflowType=WORKFLOW_TYPE, input=awkward
+    )
+    execution = {"workflowId": "awkward", "runId": started["runId"]}
+    await swf.signal_workflow_execution(
+        domain=domain, workflowId="awkward", signalName="s|1", input=awkward
+    )
+    task = await swf.poll_for_decision_task(domain=domain, taskList={"name": DECISION_LIST})
+    page = await swf.get_workflow_execution_history(domain=domain, execution=execution)
+    async with AsyncClient(redis_url, region_name=REGION, max_domains=MAX_DOMAINS) as library:
+        expected = (
+            await library.get_workflow_execution_history(domain=domain, execution=execution)
+        )["events"]
+    for event in expected:
+        event["eventTimestamp"] = event["eventTimestamp"].timestamp()
+    assert page["events"] == expected
+    assert task["events"] == expected
+    assert expected[0]["workflowExecutionStartedEventAttributes"]["input"] == awkward

@@ -270,8 +270,11 @@ local function start_run(req, wtype, config, now)
   return run
 end
 
--- One page of history between event ids lo and hi (inclusive), in either order, as a flat
--- list {id, type, ts, attrs, ...}; `next` is the first event id of the following page or 0.
+-- One page of history between event ids lo and hi (inclusive), in either order, as the
+-- stored entries `<id>|<timestamp>|<type>|<attributes JSON>`. `next` is the first event id
+-- of the following page, or 0.
+-- The caller splits the entries. Parsing them here cost Redis about 1.4 µs per event: a
+-- 1,000-event page took 1.6 to 2.1 ms, and takes 0.3 to 0.6 ms without it.
 local function history_page(run_id, lo, hi, reverse, size)
   local count = math.min(hi - lo + 1, size)
   if count <= 0 then return {}, 0 end
@@ -280,12 +283,9 @@ local function history_page(run_id, lo, hi, reverse, size)
   if (reverse and next_id < lo) or (not reverse and next_id > hi) then next_id = 0 end
 
   local entries = redis.call('LRANGE', k_hist(run_id), first - 1, first + count - 2)
+  if not reverse then return entries, next_id end
   local page = {}
-  for i = 1, #entries do
-    local entry = entries[reverse and (#entries - i + 1) or i]
-    local event_id, ts, event_type, attrs = parse_event(entry)
-    page[i] = {tonumber(event_id), event_type, ts, attrs}
-  end
+  for i = 1, #entries do page[i] = entries[#entries - i + 1] end
   return page, next_id
 end
 
