@@ -96,3 +96,19 @@ async def test_pool_keeps_its_bound_when_released_twice(redis_url: str) -> None:
         await pool.release(first)
     finally:
         await client.aclose()
+
+
+async def test_connect_sets_no_socket_timeout_unless_the_url_does() -> None:
+    plain = connect("redis://127.0.0.1:1/0")
+    timed = connect("redis://127.0.0.1:1/0?socket_timeout=5")
+    unix = connect("unix:///nonexistent/redis.sock")
+    try:
+        assert plain.connection_pool.connection_kwargs["socket_timeout"] is None
+        assert timed.connection_pool.connection_kwargs["socket_timeout"] == 5.0
+        assert unix.connection_pool.connection_kwargs["socket_timeout"] is None
+        # TCP connections probe an idle peer; a unix socket has no keepalive to set.
+        assert plain.connection_pool.connection_kwargs["socket_keepalive"] is True
+        assert "socket_keepalive" not in unix.connection_pool.connection_kwargs
+    finally:
+        for client in (plain, timed, unix):
+            await client.aclose()
