@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from redswf.scripts import library, pack
+from redswf.scripts import pack
 from tests.servers import RunningServer
 
 from . import activity_dispatch, floor, infra
@@ -316,13 +316,17 @@ async def server_profile(ctx: Context) -> None:
 def preamble_cost(ctx: Context) -> None:
     """Measure what the shared helpers cost Redis per call, inlined and as a library.
 
-    Each call runs 3,000 times, one at a time, against a registered domain: ``return 1`` as
-    a script; the floor's lease script on an empty queue; the helpers of every transition
-    inlined into a script before ``return 1`` (how redswf called its transitions before it
-    used Redis Functions); an empty function; and a function of the redswf library that
-    binds its arguments and returns 1, so it pays for what every transition pays before its
-    own work.
+    Each call runs 3,000 times, one at a time, against a registered domain:
+    - ``return 1`` as a script, and the floor's lease script on an empty queue;
+    - a script with the helpers of every transition inlined before ``return 1``, as redswf
+      called its transitions before it used Redis Functions;
+    - an empty function;
+    - a function of the redswf library that binds its arguments and returns 1. It pays
+      what every transition pays before its own work.
     """
+    # Imported here: ``--commit`` may measure a redswf from before the library existed.
+    from redswf.scripts import library
+
     lib = library()
     helpers = lib.source[lib.source.index("\n") + 1 : lib.source.index("redis.register_function")]
     prefix = "swf:{us-east-1/preamble}"

@@ -210,8 +210,15 @@ def _plots(results: Results) -> list[tuple[str, str]]:
                 continue
             fractions = [(i + 1) / len(ordered) for i in range(len(ordered))]
             color = LATENCY_COLORS.get(name.split()[0], "tab:gray")
-            style = "-" if name.endswith("50%") else "--"
-            label = f"{name} load ({counts.get(name, len(ordered)):,} tasks)"
+            base, _, extra = name.partition(",")
+            if extra:
+                style = ":"
+            elif base.endswith("50%"):
+                style = "-"
+            else:
+                style = "--"
+            label = f"{base} load{',' + extra if extra else ''} "
+            label += f"({counts.get(name, len(ordered)):,} tasks)"
             axes.plot(ordered, fractions, style, color=color, label=label)
         axes.set_xscale("log")
         axes.set_xlabel("send to receipt (ms, log scale)")
