@@ -468,6 +468,12 @@ def _header_lines(results: Results, compare: Results | None) -> list[str]:
             f"- Compared with: label `{compare['label']}`, `{compare['command']}` "
             f"({compare['date']}, commit {compare.get('git', {}).get('commit', '?')})"
         )
+        other = compare.get("machine", {})
+        if other and other != results["machine"]:
+            lines[-1] += (
+                f" on another machine: {other['cpu']}, {other['cores']} cores, "
+                f"{other['memory_gib']} GiB, Linux {other['kernel']}"
+            )
     load = results["raw"].get("load_average", {})
     load_text = ", ".join(f"{name} {pair[0]:.1f} to {pair[1]:.1f}" for name, pair in load.items())
     lines += [
