@@ -1,6 +1,6 @@
 """SWF faults and errors, and the one table that maps them to wire names and exceptions.
 
-Lua scripts return faults as ``{err = "<FaultName>: <message>"}``. The Python layer turns
+The Lua functions return faults as ``{err = "<FaultName>: <message>"}``. The Python layer turns
 them into :class:`SWFError`, the HTTP server into a 400 response with a namespaced
 ``__type``, and the library client into botocore ``ClientError`` subclasses of the same name.
 """

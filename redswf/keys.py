@@ -1,7 +1,7 @@
 """Every Redis key name of redswf, built in one place.
 
 All keys of one domain share the hash tag ``{<region>/<escaped domain name>}``, so every
-script touches a single Redis Cluster slot. The registry of domain names, which spans
+transition touches a single Redis Cluster slot. The registry of domain names, which spans
 domains, lives under the separate tag ``{registry}``. ``docs/keys.md`` documents each key.
 """
 

@@ -1,10 +1,10 @@
 """Long polls: waiting pollers of one process, woken through one sharded pub/sub connection.
 
-A script that queues tasks publishes ``<a|d>|<count>|<task list>`` on the domain's channel
+A transition that queues tasks publishes ``<a|d>|<count>|<task list>`` on the domain's channel
 ``swf:{<tag>}:wake``. Each server process keeps one subscription connection for all its
 waiting pollers, whatever their number. A message wakes at most ``count`` of the process's
 pollers on that task list, oldest first. Pollers then race for the tasks through the lease
-scripts, so a task goes to exactly one of them, in this process or another.
+functions, so a task goes to exactly one of them, in this process or another.
 """
 
 from __future__ import annotations
