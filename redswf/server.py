@@ -11,17 +11,19 @@ from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from .connection import connect
 from .embedded import EmbeddedRedis, EmbeddedRedisConfig
 from .http import create_app
 from .resp import close_resp_server, start_resp_server
+from .scripts import Scripts
 from .service import Service, Settings
 from .timers import TimerService
 
 logger = logging.getLogger(__name__)
 
-MIN_REDIS_VERSION = (7, 0)  # SPUBLISH (sharded pub/sub) needs Redis 7.0 or Valkey 7.2+
+MIN_REDIS_VERSION = (7, 0)  # Functions and SPUBLISH (sharded pub/sub) need Redis 7.0 or Valkey
 
 
 @dataclass
@@ -57,6 +59,16 @@ async def check_redis(redis: Redis) -> str:
             f"maxmemory-policy is {value!r}: it may evict workflow state. "
             "Set it to 'noeviction' (CONFIG SET maxmemory-policy noeviction)."
         )
+    # Load the transitions now, so that a server or user that may not load functions
+    # (an ACL without @scripting, a managed Redis that disables FUNCTION) fails the start
+    # instead of the first request.
+    try:
+        await Scripts(redis).load()
+    except ResponseError as exc:
+        raise RuntimeError(
+            f"cannot load the redswf Functions library: {exc}. redswf needs FUNCTION LOAD "
+            "and FCALL (ACL category @scripting)."
+        ) from None
     if info.get("valkey_version"):
         return f"Valkey {info['valkey_version']}"
     return f"Redis {compatible}"
