@@ -96,8 +96,8 @@ def connection_options(url: str) -> dict[str, Any]:
 
 
 # NOTE: this is a client of one Redis server (or of a one-node Redis Cluster). The Lua
-# functions and keys are ready for a multi-node cluster (one slot per domain), but the client for one,
-# with sharded pub/sub per node, is not built yet.
+# functions and keys are ready for a multi-node cluster (one slot per domain), but the
+# client for one, with sharded pub/sub per node, is not built yet.
 def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
     """Return an asyncio Redis client that owns its pool; the pool waits for a free connection."""
     pool = WaitingPool.from_url(
