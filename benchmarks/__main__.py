@@ -67,7 +67,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="smaller sizes; about two minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes; about 3 to 4 minutes on 2 cores"
+    )
     parser.add_argument(
         "--label", default=None, help="name of this run's results (default: quick or full)"
     )

@@ -17,7 +17,8 @@ redis_option: Callable[[F], F] = click.option(
     envvar="REDSWF_REDIS_URL",
     show_envvar=True,
     default=default_redis_url,
-    show_default="the socket of `redswf serve` on the default data dir",
+    show_default="unix://<data dir>/redis.sock, the socket of `redswf serve` on the default "
+    "data dir: $REDSWF_DATA_DIR, else $XDG_DATA_HOME/redswf, else ~/.local/share/redswf",
     help="Redis URL (redis://, rediss:// or unix://) of the redswf data.",
 )
 

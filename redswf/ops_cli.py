@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 from botocore.exceptions import ClientError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
@@ -146,6 +147,11 @@ def run_with_client(
     except ClientError as exc:
         error = exc.response["Error"]
         raise click.ClickException(f"{error['Code']}: {error['Message']}") from None
+    except RedisConnectionError as exc:
+        raise click.ClickException(
+            f"Redis request failed: {exc}\nIs `redswf serve` running? For one started with "
+            "--data-dir DIR, pass --redis unix://DIR/redis.sock or set REDSWF_DATA_DIR=DIR."
+        ) from None
     except (RedisError, OSError) as exc:
         raise click.ClickException(f"Redis request failed: {exc}") from None
 

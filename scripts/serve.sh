@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install redswf into .venv and start `redswf serve` on the embedded default
-# (its own valkey-server with AOF in ~/.local/share/redswf). Extra arguments go to serve.
+# (its own valkey-server with AOF in ~/.local/share/redswf). Extra arguments go to serve,
+# and a relative path among them is taken from the directory this script was called from.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
-exec .venv/bin/redswf serve "$@"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/bootstrap.sh"
+exec "$root/.venv/bin/redswf" serve "$@"

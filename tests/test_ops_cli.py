@@ -222,6 +222,8 @@ def test_redis_unreachable(tmp_path: Any) -> None:
     result = run(f"unix://{tmp_path}/missing.sock", "domains")
     assert result.exit_code == 1
     assert "Redis request failed" in result.stderr
+    assert "missing.sock" in result.stderr
+    assert "--redis unix://DIR/redis.sock or set REDSWF_DATA_DIR=DIR" in result.stderr
 
 
 def _lines(stream: Any, lines: queue.Queue[str | None]) -> None:
