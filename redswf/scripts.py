@@ -113,13 +113,14 @@ class Scripts:
         """Run transition ``name`` on the domain with key prefix ``prefix``; raise SWF faults."""
         function = self._library.functions[name]
         packed = pack(args)
+        loads = self._loads
         try:
             try:
                 raw = await self._redis.fcall(function, 1, prefix, packed)
             except ResponseError as exc:
                 if not _missing_function(exc):
                     raise
-                await self._reload(self._loads)
+                await self._reload(loads)
                 raw = await self._redis.fcall(function, 1, prefix, packed)
         except ResponseError as exc:
             fault = parse_script_error(str(exc))
@@ -130,6 +131,8 @@ class Scripts:
 
     async def _reload(self, seen: int) -> None:
         # Many calls can miss the library at once; the first loads it, the rest wait for it.
+        # ``seen`` is the load count when the failed call was sent: a load since then has
+        # already put the library back.
         async with self._loading:
             if self._loads == seen:
                 await self.load()
