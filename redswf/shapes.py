@@ -31,19 +31,25 @@ _ATTRIBUTE_KEYS: dict[str, str] = {}
 
 
 def attributes_key(event_type: str) -> str:
+    """Return the HistoryEvent member that holds the attributes of ``event_type``."""
     key = _ATTRIBUTE_KEYS.get(event_type)
     if key is None:
         key = _ATTRIBUTE_KEYS[event_type] = camel_name(event_type) + "EventAttributes"
     return key
 
 
-def stored_event(entry: bytes | str) -> dict[str, Any]:
-    """Turn a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into a HistoryEvent.
+def _split_entry(entry: bytes | str) -> list[str]:
+    """Split a history list entry ``<id>|<timestamp>|<type>|<attrs json>`` into its parts.
 
     The entry is bytes when read from Redis, and text when it came inside a msgpack result.
     """
     text = entry.decode() if isinstance(entry, bytes) else entry
-    event_id, ts, event_type, attrs = text.split("|", 3)
+    return text.split("|", 3)
+
+
+def stored_event(entry: bytes | str) -> dict[str, Any]:
+    """Turn a history list entry into a HistoryEvent."""
+    event_id, ts, event_type, attrs = _split_entry(entry)
     return {
         "eventId": int(event_id),
         "eventTimestamp": float(ts),
@@ -63,8 +69,7 @@ def stored_events(entries: list[bytes] | list[str], raw: bool = False) -> Any:
         return [stored_event(entry) for entry in entries]
     parts = []
     for entry in entries:
-        text = entry.decode() if isinstance(entry, bytes) else entry
-        event_id, ts, event_type, attrs = text.split("|", 3)
+        event_id, ts, event_type, attrs = _split_entry(entry)
         parts.append(
             f'{{"eventId":{event_id},"eventTimestamp":{ts},"eventType":"{event_type}",'
             f'"{attributes_key(event_type)}":{attrs}}}'
