@@ -13,9 +13,10 @@ local now = now_ms()
 local day_ms = A.dayMs
 
 -- Items due at the same time sort by kind and run id, so the items of one run tend to come
--- one after the other: the run read for one item is kept for the next. Every change to a
--- run goes through helpers that keep its table in step with Redis, and a handler changes
--- another run (a parent) only through a table of its own, while the kept one is its child.
+-- together, and the run read for one item is kept for the next. This is safe because every
+-- change to a run goes through helpers that keep its table in step with Redis. A handler
+-- changes another run (the parent) only through a fresh table, while the kept run is the
+-- child, so the kept table is never stale.
 local last_run
 local function open_run(run_id)
   local run = last_run
@@ -78,8 +79,8 @@ local function fire_activity_timeout(run_id, sched, kind)
   schedule_decision(run, now)
 end
 
--- `id` is `<started>|<timer id>`, or `<started>` alone in an item written before the timer
--- id was added; the TimerStarted event then gives the timer id.
+-- `id` is `<started>|<timer id>`, or `<started>` alone in an item of the older form. For
+-- the older form the TimerStarted event gives the timer id.
 local function fire_timer(run_id, id)
   local run = open_run(run_id)
   if not run then return end

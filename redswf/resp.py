@@ -726,9 +726,9 @@ async def start_resp_server(service: Service, host: str, port: int) -> asyncio.S
             clients.connections.discard(connection)
             logger.debug("RESP client %s disconnected (id %d)", connection.peer, connection.id)
 
-    # Every waiting RESP poll holds a connection, and a fleet of pollers may connect at
-    # once, and asyncio's default backlog of 100 drops the connections beyond it. The HTTP
-    # server listens with the same 4096.
+    # Each waiting RESP poll keeps its own connection open, and a fleet of pollers may
+    # connect at once. asyncio's default backlog of 100 would drop the connections beyond
+    # it, so the RESP server uses the same backlog of 4096 as the HTTP server.
     server = await asyncio.start_server(handle, host, port, backlog=4096)
     _SERVERS[server] = clients
     logger.info("RESP server listening on %s", _server_addresses(server))

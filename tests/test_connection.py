@@ -98,7 +98,7 @@ async def test_pool_keeps_its_bound_when_released_twice(redis_url: str) -> None:
         await client.aclose()
 
 
-async def test_connect_sets_no_socket_timeout_unless_the_url_does() -> None:
+async def test_socket_timeout_only_from_url() -> None:
     plain = connect("redis://127.0.0.1:1/0")
     timed = connect("redis://127.0.0.1:1/0?socket_timeout=5")
     unix = connect("unix:///nonexistent/redis.sock")

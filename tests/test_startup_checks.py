@@ -45,7 +45,7 @@ async def test_check_refuses_an_evicting_server(own_server: RunningServer) -> No
         await redis.aclose()
 
 
-def test_serve_refuses_a_user_who_may_not_load_functions(own_server: RunningServer) -> None:
+def test_serve_rejects_user_without_scripting(own_server: RunningServer) -> None:
     with own_server.client() as plain:
         plain.acl_setuser(
             "noscript",

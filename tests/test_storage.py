@@ -115,7 +115,7 @@ async def test_functions_reload_after_flush(
     assert names == [library().name.encode()]
 
 
-async def test_many_calls_after_a_flush_load_the_library_once(tmp_path: Path, domain: str) -> None:
+async def test_flush_then_one_library_load(tmp_path: Path, domain: str) -> None:
     server = start_server(tmp_path / "fresh")
     try:
         async with AsyncClient(server.url, poll_hold=0.5, max_domains=MAX_DOMAINS) as client:

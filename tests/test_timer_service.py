@@ -148,9 +148,7 @@ def write_timer_items_in_older_form(server: RunningServer, key: str) -> None:
                 plain.zadd(key, {item.decode().rsplit("|", 1)[0]: score})
 
 
-async def test_timer_item_names_the_timer_and_fires_it_once(
-    own_server: RunningServer, domain: str
-) -> None:
+async def test_timer_item_fires_once(own_server: RunningServer, domain: str) -> None:
     async with AsyncClient(own_server.url, max_domains=MAX_DOMAINS, run_timers=False) as client:
         [run_id] = await start_timers_in_runs(client, domain, 1, 3, "0")
         key = f"{domain_prefix('us-east-1', domain)}:timeouts"

@@ -94,9 +94,9 @@ end
 local function due_remove(kind, run_id, id)
   redis.call('ZREM', K_TIMEOUTS, kind .. '|' .. run_id .. '|' .. id)
 end
--- A timer's item names its TimerStarted event and its timer id: `timer|<run>|<started>|<id>`
--- (SWF forbids `|` in timer ids), so firing it needs no read of the history. Items written
--- before the timer id was added (`timer|<run>|<started>`) are removed as well.
+-- A timer's item is `timer|<run>|<started>|<timer id>`, so firing it needs no read of the
+-- history (timer ids cannot contain `|`: redswf rejects it, as SWF does). Items of the
+-- older form `timer|<run>|<started>` are removed as well.
 local function timer_due_remove(run_id, started, timer_id)
   local item = 'timer|' .. run_id .. '|' .. started
   redis.call('ZREM', K_TIMEOUTS, item .. '|' .. timer_id, item)
